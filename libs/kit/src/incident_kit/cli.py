@@ -1,0 +1,41 @@
+"""The command line of every service: `python -m <service> migrate|serve`."""
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from incident_kit.clock import Clock, SystemClock
+from incident_kit.migrations import upgrade
+from incident_kit.settings import ServiceSettings, load_settings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def main(
+    *,
+    service: str,
+    settings_class: type[S],
+    create_app: Callable[[S, Clock], FastAPI],
+    migrations_dir: Path,
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {service}")
+    parser.add_argument("command", choices=["migrate", "serve"])
+    arguments = parser.parse_args(argv)
+    settings = load_settings(settings_class)
+    if arguments.command == "migrate":
+        upgrade(settings.database_url, migrations_dir)
+        return
+    app = create_app(settings, SystemClock())
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+        access_log=False,
+    )

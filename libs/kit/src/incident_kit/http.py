@@ -1,0 +1,87 @@
+"""HTTP plumbing shared by every service: request metrics, API-key auth, metrics and probes."""
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from incident_kit.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from incident_kit.problems import Problem
+
+
+class RequestMetrics:
+    """Counts and times every request by route template (not raw path, to bound cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_latency.labels(method, route).observe(time.perf_counter() - started)
+
+
+def api_key_guard(keys: frozenset[str]) -> Callable[..., Awaitable[str]]:
+    """A dependency admitting requests whose `Authorization: Bearer` is one of `keys`."""
+    bearer = HTTPBearer(auto_error=False)
+
+    async def require_api_key(request: Request) -> str:
+        credentials: HTTPAuthorizationCredentials | None = await bearer(request)
+        if credentials is None:
+            raise Problem(
+                401,
+                "Missing API key",
+                "send Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not any(secrets.compare_digest(credentials.credentials, key) for key in keys):
+            raise Problem(
+                401,
+                "Invalid API key",
+                "the API key is not known",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return credentials.credentials
+
+    return require_api_key
+
+
+def probes_router(
+    metrics: ServiceMetrics, readiness: Callable[[], Awaitable[dict[str, bool]]]
+) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/healthz")
+    async def alive() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def ready(response: Response) -> dict[str, object]:
+        checks = await readiness()
+        response.status_code = 200 if all(checks.values()) else 503
+        return {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
+
+    return router

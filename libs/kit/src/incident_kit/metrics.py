@@ -1,0 +1,61 @@
+"""Prometheus metrics every service exposes, in a registry owned by the app (no globals)."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+__all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics", "generate_latest"]
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class ServiceMetrics:
+    """The kit's own metrics; a service adds its domain metrics on the same registry."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self.registry = registry
+        self.service = service
+        self.http_requests = Counter(
+            "http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.http_latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.outbox_published = Counter(
+            "outbox_events_published_total",
+            "Events the outbox relay published",
+            ["topic"],
+            registry=registry,
+        )
+        self.outbox_lag = Histogram(
+            "outbox_publish_lag_seconds",
+            "From commit of an event to its publication",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.outbox_pending = Gauge(
+            "outbox_pending_events",
+            "Events committed but not yet published",
+            registry=registry,
+        )
+        self.events_handled = Counter(
+            "events_handled_total",
+            "Events consumed, by type and outcome",
+            ["event_type", "outcome"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "dead_letters_total",
+            "Messages sent to a dead-letter topic",
+            ["topic"],
+            registry=registry,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

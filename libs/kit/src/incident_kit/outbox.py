@@ -1,0 +1,112 @@
+"""The transactional outbox: events are written in the same transaction as the state change,
+and `OutboxRelay` publishes them with an idempotent producer.
+
+The relay wakes on PostgreSQL NOTIFY (sent by the committing transaction) and also polls, so a
+lost notification only delays an event, never loses it. Rows are claimed with
+FOR UPDATE SKIP LOCKED so several replicas can share the work.
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from incident_events import Event, EventData
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("topic", Text, nullable=False),
+        Column("message_key", Text, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+    )
+    Index("ix_outbox_unpublished", table.c.id, postgresql_where=table.c.published_at.is_(None))
+    return table
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def add_events(
+    session: AsyncSession, table: Table, events: Iterable[Event[EventData]]
+) -> None:
+    """Record events to publish; they go out only if the surrounding transaction commits."""
+    rows = [
+        {
+            "event_id": event.id,
+            "topic": str(event.data.topic),
+            "message_key": event.subject,
+            "event_type": event.type,
+            "payload": event.model_dump_json(),
+        }
+        for event in events
+    ]
+    if not rows:
+        return
+    await session.execute(insert(table), rows)
+    # NOTIFY is delivered at commit, waking the relay without polling.
+    await session.execute(
+        text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(str(table.schema))}
+    )
+
+
+async def claim_unpublished(
+    session: AsyncSession, table: Table, *, limit: int
+) -> Sequence[tuple[int, str, str, str, datetime]]:
+    """Lock the oldest unpublished events for this relay; other replicas skip them."""
+    query = (
+        select(table.c.id, table.c.topic, table.c.message_key, table.c.payload, table.c.created_at)
+        .where(table.c.published_at.is_(None))
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.execute(query)).all()
+    return [(r.id, r.topic, r.message_key, r.payload, r.created_at) for r in rows]
+
+
+async def mark_published(
+    session: AsyncSession, table: Table, *, ids: Sequence[int], now: datetime
+) -> None:
+    await session.execute(update(table).where(table.c.id.in_(ids)).values(published_at=now))
+
+
+async def count_unpublished(session: AsyncSession, table: Table) -> int:
+    query = select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def wait_for_wakeup(wakeup: asyncio.Event, seconds: float) -> None:
+    """Wait for a NOTIFY or the poll interval, whichever comes first."""
+    try:
+        await asyncio.wait_for(wakeup.wait(), seconds)
+    except TimeoutError:
+        pass
+    wakeup.clear()

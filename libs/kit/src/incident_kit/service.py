@@ -1,0 +1,172 @@
+"""Wiring shared by every service: the runtime (database, broker, outbox relay, metrics) and the
+FastAPI app around it, with a lifespan that starts and stops everything in order.
+
+Shutdown stops the broker first, which lets the in-flight message finish (FastStream's graceful
+timeout), then the background loops, the relay and the database.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from incident_kit.clock import Clock
+from incident_kit.database import create_engine, create_session_factory, database_reachable
+from incident_kit.dead_letter import dead_letter_middleware
+from incident_kit.http import RequestMetrics, probes_router
+from incident_kit.kafka import broker_security, client_options
+from incident_kit.logs import configure_logging
+from incident_kit.metrics import ServiceMetrics
+from incident_kit.problems import BodySizeLimit, install_problem_handlers
+from incident_kit.relay import OutboxRelay
+from incident_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Runtime:
+    """Everything a service's handlers and routes need, built once in create_app."""
+
+    name: str
+    settings: ServiceSettings
+    clock: Clock
+    metrics: ServiceMetrics
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: KafkaBroker
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    background: list[BackgroundLoop] = field(default_factory=list)
+
+
+def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox: Table) -> Runtime:
+    configure_logging(name, settings.log_level)
+    metrics = ServiceMetrics(CollectorRegistry(), name)
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    producer = AIOKafkaProducer(
+        **client_options(settings),
+        client_id=f"{name}-outbox",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+    )
+    broker = _build_broker(name, settings, metrics)
+    relay = OutboxRelay(
+        session_factory=sessions,
+        table=outbox,
+        producer=producer,
+        database_url=settings.database_url,
+        clock=clock,
+        metrics=metrics,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    return Runtime(name, settings, clock, metrics, engine, sessions, broker, producer, relay)
+
+
+def _build_broker(name: str, settings: ServiceSettings, metrics: ServiceMetrics) -> KafkaBroker:
+    brokers: list[KafkaBroker] = []
+
+    async def publish_dead_letter(
+        body: bytes, topic: str, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        await brokers[0].publish(body, topic=topic, key=key, headers=headers)
+
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=name,
+        security=broker_security(settings),
+        graceful_timeout=15.0,
+        log_level=logging.DEBUG,  # per-message logs only when debugging
+        middlewares=[
+            KafkaPrometheusMiddleware(registry=metrics.registry, app_name=name),
+            dead_letter_middleware(
+                retries=settings.handler_retries,
+                metrics=metrics,
+                publish_dead_letter=publish_dead_letter,
+            ),
+        ],
+    )
+    brokers.append(broker)
+    return broker
+
+
+def build_app(
+    runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
+) -> FastAPI:
+    app = FastAPI(
+        title=title, description=description, version="1.0.0", lifespan=_lifespan(runtime)
+    )
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(probes_router(runtime.metrics, _readiness(runtime)))
+    app.include_router(_asyncapi_router(runtime.broker, title, description))
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=runtime.metrics)
+    return app
+
+
+def _readiness(runtime: Runtime) -> Callable[[], Awaitable[dict[str, bool]]]:
+    async def readiness() -> dict[str, bool]:
+        database = await database_reachable(runtime.engine)
+        kafka = await runtime.broker.ping(timeout=2.0)
+        return {"postgresql": database, "kafka": kafka}
+
+    return readiness
+
+
+def _asyncapi_router(broker: KafkaBroker, title: str, description: str) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    specification = AsyncAPI(broker, title=title, description=description, version="1.0.0")
+
+    @router.get("/asyncapi", response_class=HTMLResponse, include_in_schema=False)
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(specification.to_specification()))
+
+    @router.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_document() -> JSONResponse:
+        return JSONResponse(specification.to_specification().to_jsonable())
+
+    return router
+
+
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _lifespan(runtime: Runtime) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.producer.start()
+        await runtime.relay.start()
+        await runtime.broker.start()
+        loops = [asyncio.create_task(loop()) for loop in runtime.background]
+        log.info("%s started", runtime.name)
+        try:
+            yield
+        finally:
+            await runtime.broker.stop()  # waits for the in-flight message
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await runtime.relay.stop()
+            await runtime.producer.stop()
+            await runtime.engine.dispose()
+            log.info("%s stopped", runtime.name)
+
+    return lifespan

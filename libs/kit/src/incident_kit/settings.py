@@ -1,0 +1,78 @@
+"""The typed settings base every service extends, and loading them with a clear error.
+
+Infrastructure variables (KAFKA_*, DATABASE_URL) carry no prefix so one environment file serves
+every service; service variables carry the service prefix (e.g. INTAKE_HTTP_PORT).
+"""
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to reach Kafka and PostgreSQL and to serve HTTP."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, validation_alias=_env("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=_env("KAFKA_SASL_USERNAME")
+    )
+    kafka_sasl_password: str | None = Field(
+        default=None, validation_alias=_env("KAFKA_SASL_PASSWORD")
+    )
+    kafka_ssl_cafile: str | None = Field(default=None, validation_alias=_env("KAFKA_SSL_CAFILE"))
+    database_url: str = Field(validation_alias=_env("DATABASE_URL"))
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    handler_retries: int = Field(default=3, ge=0, le=20)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def env_name(settings_class: type[ServiceSettings], field: str) -> str:
+    """The environment variable that sets `field`, for error messages."""
+    info = settings_class.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    prefix = settings_class.model_config.get("env_prefix", "")
+    return f"{prefix}{field}".upper()
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """Read settings from the environment, or exit naming each missing or malformed variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        lines = [
+            f"  {env_name(settings_class, str(item['loc'][0]))}: {item['msg']}"
+            for item in error.errors()
+        ]
+        print("configuration error:\n" + "\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None
