@@ -25,7 +25,7 @@ from incident_devstack.processes import (
     process_matches,
     wait_until,
 )
-from incident_devstack.state import StackState
+from incident_devstack.state import StackState, load_state
 
 DATABASE = "incidents"
 SUPERUSER = "postgres"
@@ -168,21 +168,33 @@ async def create_database_async(name: str, *, database_url: str) -> str:
 
 
 async def drop_database_async(name: str, *, database_url: str) -> None:
-    """Drop `name` from the server of `database_url`, closing any sessions still on it."""
-    connection = await asyncpg.connect(asyncpg_dsn(with_database(database_url, "postgres")))
+    """Drop `name`, closing sessions still on it; `database_url` must name another database."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{_checked_name(name)}" WITH (FORCE)')
     finally:
         await connection.close()
 
 
-def create_database(name: str, *, database_url: str) -> str:
+def default_database_url() -> str:
+    """`DATABASE_URL` when set, else the URL of the local stack's cluster."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    state = load_state(StackPaths.discover())
+    if "postgres" not in state.ports:
+        raise StackError("no DATABASE_URL set and no local PostgreSQL: run `make up` first")
+    return database_url(state.ports["postgres"])
+
+
+def create_database(name: str, *, database_url: str | None = None) -> str:
     """Synchronous create_database_async, callable from inside a running event loop too."""
+    work = create_database_async(name, database_url=database_url or default_database_url())
     # A private thread has no running loop, so asyncio.run works whoever calls.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, create_database_async(name, database_url=database_url)).result()
+        return pool.submit(asyncio.run, work).result()
 
 
-def drop_database(name: str, *, database_url: str) -> None:
+def drop_database(name: str, *, database_url: str | None = None) -> None:
+    work = drop_database_async(name, database_url=database_url or default_database_url())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, drop_database_async(name, database_url=database_url)).result()
+        pool.submit(asyncio.run, work).result()

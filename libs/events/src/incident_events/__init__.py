@@ -7,6 +7,7 @@ from incident_events.envelope import (
     EventParseError,
     follow_up,
     new_event,
+    parse_envelope,
     parse_event,
     registered_types,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Topic",
     "dead_letter_topic",
     "new_event",
+    "parse_envelope",
     "parse_event",
     "registered_types",
 ]

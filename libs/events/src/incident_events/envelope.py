@@ -91,7 +91,7 @@ def new_event(
     event_id: UUID | None = None,
 ) -> Event[D]:
     """Wrap a payload in an envelope; the subject is always the incident id."""
-    event_class: type[Event[D]] = Event[type(data)]  # type: ignore[misc]
+    event_class: type[Event[D]] = Event[type(data)]  # type: ignore[misc,assignment]
     return event_class(
         id=event_id or uuid4(),
         source=source,
@@ -124,6 +124,11 @@ def parse_event(raw: bytes | str | Mapping[str, Any]) -> Event[EventData]:
         envelope = CloudEvent.model_validate(document)
     except ValidationError as error:
         raise EventParseError(f"invalid CloudEvents envelope: {_describe(error)}") from error
+    return parse_envelope(envelope)
+
+
+def parse_envelope(envelope: CloudEvent) -> Event[EventData]:
+    """Type the payload of an already validated envelope, or raise EventParseError."""
     data_class = _REGISTRY.get(envelope.type)
     if data_class is None:
         raise EventParseError(f"unknown event type {envelope.type!r}")

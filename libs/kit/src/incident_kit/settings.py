@@ -35,12 +35,20 @@ class ServiceSettings(BaseSettings):
     )
     kafka_ssl_cafile: str | None = Field(default=None, validation_alias=_env("KAFKA_SSL_CAFILE"))
     database_url: str = Field(validation_alias=_env("DATABASE_URL"))
+    api_keys: str = Field(
+        default="", validation_alias=_env("API_KEYS"),
+        description="Comma-separated keys accepted as Authorization: Bearer on the API.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     handler_retries: int = Field(default=3, ge=0, le=20)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        return frozenset(key.strip() for key in self.api_keys.split(",") if key.strip())
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Accepts incidents on every channel, deduplicates them and publishes their lifecycle."""

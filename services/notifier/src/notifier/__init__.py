@@ -1,0 +1,1 @@
+"""Keeps customers informed in their language on their channels; status page and survey."""

@@ -1,0 +1,1 @@
+"""Assigns incidents to agents by skill, language and severity within capacity."""

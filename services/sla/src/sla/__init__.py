@@ -1,0 +1,1 @@
+"""Tracks SLA clocks, warns, breaches, escalates and grants compensation; the operator board."""

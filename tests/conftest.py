@@ -1,0 +1,3 @@
+"""Test bootstrap: the real local Kafka and PostgreSQL come from the devstack plugin."""
+
+pytest_plugins = ["incident_devstack.pytest_plugin"]
