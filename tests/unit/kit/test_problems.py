@@ -1,0 +1,69 @@
+"""HTTP errors at the edge: problem+json naming the field, 401, 413 for huge bodies."""
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from incident_kit.http import api_key_guard
+from incident_kit.problems import BodySizeLimit, Problem, install_problem_handlers
+from pydantic import BaseModel, Field
+
+
+class Order(BaseModel):
+    quantity: int = Field(ge=1)
+    colour: str
+
+
+def make_client() -> TestClient:
+    app = FastAPI()
+    install_problem_handlers(app)
+    guard = api_key_guard(frozenset({"secret"}))
+
+    @app.post("/orders")
+    async def create(order: Order, _: Annotated[str, Depends(guard)]) -> dict[str, int]:
+        if order.colour == "void":
+            raise Problem(409, "Colour unavailable", "void is sold out")
+        return {"quantity": order.quantity}
+
+    app.add_middleware(BodySizeLimit, max_bytes=2048)
+    return TestClient(app)
+
+
+AUTH = {"Authorization": "Bearer secret"}
+
+
+def test_validation_errors_are_problem_json_naming_each_field() -> None:
+    response = make_client().post("/orders", json={"quantity": "lots"}, headers=AUTH)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422
+    assert {e["field"] for e in problem["errors"]} == {"body.quantity", "body.colour"}
+    assert "body.quantity" in problem["detail"]
+
+
+def test_missing_and_wrong_api_keys_are_refused() -> None:
+    client = make_client()
+    missing = client.post("/orders", json={"quantity": 1, "colour": "red"})
+    wrong = client.post("/orders", json={"quantity": 1, "colour": "red"},
+                        headers={"Authorization": "Bearer guess"})
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert missing.json()["title"] == "Missing API key"
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_domain_problems_keep_their_status_and_detail() -> None:
+    response = make_client().post("/orders", json={"quantity": 1, "colour": "void"}, headers=AUTH)
+    assert response.status_code == 409
+    assert response.json()["detail"] == "void is sold out"
+
+
+def test_huge_bodies_are_refused_before_parsing() -> None:
+    response = make_client().post("/orders", content=b"x" * 10_000, headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["title"] == "Request body too large"
+
+
+def test_accepted_request_passes_through() -> None:
+    response = make_client().post("/orders", json={"quantity": 2, "colour": "red"}, headers=AUTH)
+    assert response.json() == {"quantity": 2}
