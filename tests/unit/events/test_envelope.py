@@ -61,7 +61,9 @@ def test_times_are_normalised_to_utc() -> None:
 
 
 def _document(**changes: object) -> dict[str, object]:
-    document = json.loads(new_event(reported(), source="/intake", now=T0).to_json())
+    document: dict[str, object] = json.loads(
+        new_event(reported(), source="/intake", now=T0).to_json()
+    )
     document.update(changes)
     return document
 

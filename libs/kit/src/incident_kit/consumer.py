@@ -18,9 +18,11 @@ EventHandler = Callable[[Event[EventData]], Awaitable[None]]
 def subscribe(runtime: Runtime, topic: Topic, handle: EventHandler, *, description: str) -> None:
     """Consume `topic` in this service's consumer group, one message at a time, in order."""
 
+    prefix = runtime.settings.kafka_topic_prefix
+
     @runtime.broker.subscriber(
-        str(topic),
-        group_id=runtime.name,
+        prefix + str(topic),
+        group_id=prefix + runtime.name,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.ACK,
         title=f"{runtime.name}:{topic}",
@@ -28,9 +30,13 @@ def subscribe(runtime: Runtime, topic: Topic, handle: EventHandler, *, descripti
     )
     async def on_event(message: CloudEvent) -> None:
         clear_context()
-        bind_context(incident_id=message.subject, event_type=message.type,
-                     event_id=str(message.id), correlation_id=message.correlationid,
-                     trace_id=trace_id_of(message.traceparent))
+        bind_context(
+            incident_id=message.subject,
+            event_type=message.type,
+            event_id=str(message.id),
+            correlation_id=message.correlationid,
+            trace_id=trace_id_of(message.traceparent),
+        )
         event = parse_envelope(message)
         await handle(event)
         runtime.metrics.events_handled.labels(event.type, "handled").inc()

@@ -36,6 +36,7 @@ class OutboxRelay:
         metrics: ServiceMetrics,
         poll_seconds: float,
         batch_size: int = 500,
+        topic_prefix: str = "",
     ) -> None:
         self._sessions = session_factory
         self._table = table
@@ -45,6 +46,7 @@ class OutboxRelay:
         self._metrics = metrics
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._topic_prefix = topic_prefix
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -69,7 +71,10 @@ class OutboxRelay:
                 return 0
             deliveries = [
                 await self._producer.send(
-                    topic, value=payload.encode(), key=key.encode(), headers=HEADERS
+                    self._topic_prefix + topic,
+                    value=payload.encode(),
+                    key=key.encode(),
+                    headers=HEADERS,
                 )
                 for _, topic, key, payload, _ in rows
             ]

@@ -75,6 +75,7 @@ def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox:
         clock=clock,
         metrics=metrics,
         poll_seconds=settings.outbox_poll_seconds,
+        topic_prefix=settings.kafka_topic_prefix,
     )
     return Runtime(name, settings, clock, metrics, engine, sessions, broker, producer, relay)
 

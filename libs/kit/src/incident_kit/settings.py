@@ -34,9 +34,15 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=_env("KAFKA_SASL_PASSWORD")
     )
     kafka_ssl_cafile: str | None = Field(default=None, validation_alias=_env("KAFKA_SSL_CAFILE"))
+    kafka_topic_prefix: str = Field(
+        default="",
+        validation_alias=_env("KAFKA_TOPIC_PREFIX"),
+        description="Prepended to every topic and consumer group: environments sharing a cluster.",
+    )
     database_url: str = Field(validation_alias=_env("DATABASE_URL"))
     api_keys: str = Field(
-        default="", validation_alias=_env("API_KEYS"),
+        default="",
+        validation_alias=_env("API_KEYS"),
         description="Comma-separated keys accepted as Authorization: Bearer on the API.",
     )
     http_host: str = "127.0.0.1"
