@@ -75,9 +75,10 @@ async def test_incident_is_assigned_acknowledged_and_breached(system: System, in
             shown = await eventually(assigned)
             assert shown["assignee"]["agent_id"] == "olga"  # type: ignore[index]
 
-            acknowledgement = await system.mail.wait_for_message_async(
-                lambda m: incident["reference"] in str(m["Subject"]) + body_of(m), timeout=30
-            )
+            async with asyncio.timeout(30):
+                acknowledgement = await system.mail.wait_for_message_async(
+                    lambda m: incident["reference"] in str(m["Subject"]) + body_of(m)
+                )
             assert acknowledgement["To"] == "jana@example.cz"
             assert re.search(r"\d{1,2}:\d{2}", body_of(acknowledgement)), "agreed response time"
 
