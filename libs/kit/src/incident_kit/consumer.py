@@ -4,15 +4,27 @@ The handler receives a parsed, typed event; a message that does not parse never 
 (the dead-letter middleware parks it). Offsets are committed only after the handler succeeds.
 """
 
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
-from incident_events import CloudEvent, Event, EventData, Topic, parse_envelope
+from incident_events import CloudEvent, Event, EventData, EventParseError, Topic, parse_envelope
 
-from incident_kit.logs import bind_context, clear_context, trace_id_of
+from incident_kit.logs import bind_context, trace_id_of
 from incident_kit.service import Runtime
 
 EventHandler = Callable[[Event[EventData]], Awaitable[None]]
+
+
+async def decode_json(message: StreamMessage[Any]) -> Any:
+    """Decode every message body as JSON, whatever its content-type header says (CloudEvents
+    structured mode uses application/cloudevents+json, which FastStream does not decode)."""
+    try:
+        return json.loads(message.body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise EventParseError(f"message is not JSON: {error}") from error
 
 
 def subscribe(runtime: Runtime, topic: Topic, handle: EventHandler, *, description: str) -> None:
@@ -27,9 +39,9 @@ def subscribe(runtime: Runtime, topic: Topic, handle: EventHandler, *, descripti
         ack_policy=AckPolicy.ACK,
         title=f"{runtime.name}:{topic}",
         description=description,
+        decoder=decode_json,
     )
     async def on_event(message: CloudEvent) -> None:
-        clear_context()
         bind_context(
             incident_id=message.subject,
             event_type=message.type,

@@ -15,6 +15,7 @@ from faststream.message import StreamMessage
 from incident_events import EventParseError, dead_letter_topic
 from pydantic import ValidationError
 
+from incident_kit.logs import clear_context
 from incident_kit.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def dead_letter_middleware(
         async def consume_scope(
             self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
         ) -> Any:
+            clear_context()  # nothing of the previous message's context leaks into this one
             for attempt in range(1, retries + 2):
                 try:
                     return await call_next(msg)
