@@ -10,8 +10,9 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from incident_events import Event, EventData
+from incident_events import Event
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -55,7 +56,7 @@ def notify_channel(schema: str) -> str:
 
 
 async def add_events(
-    session: AsyncSession, table: Table, events: Iterable[Event[EventData]]
+    session: AsyncSession, table: Table, events: Iterable[Event[Any]]
 ) -> None:
     """Record events to publish; they go out only if the surrounding transaction commits."""
     rows = [
