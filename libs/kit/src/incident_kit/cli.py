@@ -1,6 +1,7 @@
 """The command line of every service: `python -m <service> migrate|serve`."""
 
 import argparse
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -30,8 +31,13 @@ def main(
     if arguments.command == "migrate":
         upgrade(settings.database_url, migrations_dir)
         return
+    asyncio.run(_serve(settings, create_app))
+
+
+async def _serve(settings: S, create_app: Callable[[S, Clock], FastAPI]) -> None:
+    # The app is built inside the event loop: the Kafka clients need a running loop.
     app = create_app(settings, SystemClock())
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -39,3 +45,4 @@ def main(
         timeout_graceful_shutdown=20,
         access_log=False,
     )
+    await uvicorn.Server(config).serve()

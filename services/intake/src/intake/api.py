@@ -1,0 +1,74 @@
+"""Intake's HTTP API: report an incident and read it back. Thin: validation is in schemas,
+the transaction in reporting, the rules in domain."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from incident_kit.problems import Problem
+from incident_kit.service import Runtime
+
+from intake import domain, repository
+from intake.metrics import IntakeMetrics
+from intake.reporting import report_incident
+from intake.schemas import IncidentIn, IncidentOut
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key and body return the first answer.",
+    ),
+]
+
+
+def incidents_router(
+    runtime: Runtime, metrics: IntakeMetrics, guard: Callable[..., Awaitable[str]]
+) -> APIRouter:
+    router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(guard)])
+
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        responses={200: {"model": IncidentOut, "description": "An existing incident (repeat)"}},
+    )
+    async def report(
+        body: IncidentIn, response: Response, idempotency_key: IdempotencyKey = None
+    ) -> IncidentOut:
+        """Report an incident: 201 for a new one, 200 with the existing one for a repeated
+        Idempotency-Key or the dedup_key of an open incident."""
+        try:
+            outcome = await report_incident(
+                runtime.sessions,
+                report=body.to_report(),
+                fingerprint=domain.request_fingerprint(body.model_dump(mode="json")),
+                idempotency_key=idempotency_key,
+                now=runtime.clock.now(),
+            )
+        except domain.IdempotencyKeyReused as error:
+            raise Problem(
+                422,
+                "Idempotency-Key reused with a different request",
+                f"the key {error} was first sent with another body; use a new key",
+                field="header.Idempotency-Key",
+            ) from error
+        metrics.record_report(
+            channel=body.channel, severity=body.severity, deduplicated_via=outcome.deduplicated_via
+        )
+        incident = outcome.incident
+        response.headers["Location"] = f"/v1/incidents/{incident.incident_id}"
+        if not outcome.created:
+            response.status_code = status.HTTP_200_OK
+        return IncidentOut.of(incident)
+
+    @router.get("/{incident_id}", responses={404: {"description": "No such incident"}})
+    async def read(incident_id: str) -> IncidentOut:
+        async with runtime.sessions() as session:
+            incident = await repository.get_incident(session, incident_id=incident_id)
+        if incident is None:
+            raise Problem(404, "Incident not found", f"no incident {incident_id!r}")
+        return IncidentOut.of(incident)
+
+    return router

@@ -1,0 +1,25 @@
+"""create_app: intake's runtime, Kafka subscriber and HTTP routes wired together."""
+
+from fastapi import FastAPI
+from incident_kit.clock import Clock
+from incident_kit.http import api_key_guard
+from incident_kit.service import build_app, build_runtime
+
+from intake.api import incidents_router
+from intake.config import IntakeSettings
+from intake.handlers import register_handlers
+from intake.metrics import IntakeMetrics
+from intake.tables import outbox
+
+
+def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
+    runtime = build_runtime("intake", settings, clock, outbox=outbox)
+    metrics = IntakeMetrics(runtime.metrics.registry)
+    register_handlers(runtime)
+    guard = api_key_guard(settings.api_key_set)
+    return build_app(
+        runtime,
+        title="intake",
+        description="Accepts incidents, deduplicates them and publishes their lifecycle.",
+        routers=[incidents_router(runtime, metrics, guard)],
+    )

@@ -1,0 +1,91 @@
+"""Intake's own schema `intake`: customers, incidents, idempotency keys, outbox and inbox."""
+
+from datetime import datetime
+
+from incident_kit.database import service_metadata
+from incident_kit.inbox import inbox_table
+from incident_kit.outbox import outbox_table
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Sequence, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+metadata = service_metadata("intake")
+
+# Numbers the human-readable references (INC-000042); gaps after rollbacks are harmless.
+reference_numbers = Sequence("incident_reference_seq", metadata=metadata)
+
+# Must match the predicate of ON CONFLICT in repository.insert_incident, so it infers the index.
+OPEN_INCIDENT = text("status NOT IN ('resolved', 'closed')")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint("tier IN ('standard', 'premium', 'enterprise')", name="tier"),
+    )
+
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(Text, server_default="en")
+    tier: Mapped[str] = mapped_column(Text, server_default="standard")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("severity IN ('critical', 'high', 'medium', 'low')", name="severity"),
+        CheckConstraint(
+            "status IN ('new', 'assigned', 'in_progress', 'waiting_on_customer', 'resolved',"
+            " 'closed')",
+            name="status",
+        ),
+        # At most one open incident per dedup_key: concurrent duplicates collide here.
+        Index(
+            "uq_incidents_open_dedup_key",
+            "dedup_key",
+            unique=True,
+            postgresql_where=OPEN_INCIDENT,
+        ),
+        Index("ix_incidents_customer_id", "customer_id", "created_at"),
+    )
+
+    incident_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    reference: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(ForeignKey(CustomerRow.customer_id))
+    language: Mapped[str] = mapped_column(Text)
+    required_skills: Mapped[list[str]] = mapped_column(JSONB)
+    dedup_key: Mapped[str | None] = mapped_column(Text)
+    assignee_agent_id: Mapped[str | None] = mapped_column(Text)
+    assignee_name: Mapped[str | None] = mapped_column(Text)
+    assignment_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKeyRow(Base):
+    """A client's Idempotency-Key, the digest of the request it came with, and its incident."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    request_hash: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey(IncidentRow.incident_id))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)

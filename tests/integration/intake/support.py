@@ -1,0 +1,62 @@
+"""Helpers of intake's integration tests: a request body, and the running service with ways to
+publish to its topics, query its database and read its metrics."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from harness import EventReader, publish_raw
+from incident_events import Event
+from incident_kit.clock import FrozenClock
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+API_KEY = "k"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def report_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Checkout fails with <b>500</b>",
+        "description": "Since 9:00 every payment fails.",
+        "severity": "high",
+        "customer": {"email": "Ann@Example.com", "name": "Ann Novak", "language": "cs"},
+        "required_skills": ["payments"],
+    }
+    return {**body, **changes}
+
+
+@dataclass
+class RunningIntake:
+    client: httpx.AsyncClient
+    reader: EventReader
+    clock: FrozenClock
+    servers: str
+    prefix: str
+    engine: AsyncEngine
+
+    async def report(self, body: dict[str, Any], *, key: str | None = None) -> httpx.Response:
+        headers = {**AUTH, **({"Idempotency-Key": key} if key else {})}
+        return await self.client.post("/v1/incidents", json=body, headers=headers)
+
+    async def publish(self, event: Event[Any]) -> None:
+        topic = f"{self.prefix}{event.data.topic}"
+        await publish_raw(self.servers, topic, event.subject, event.to_json())
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(text(sql), params)).scalar_one()
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """A sample from GET /metrics, 0 when absent."""
+        exposition = (await self.client.get("/metrics")).text
+        for family in text_string_to_metric_families(exposition):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    return float(sample.value)
+        return 0.0
