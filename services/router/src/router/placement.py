@@ -1,0 +1,98 @@
+"""The router's use cases, each inside the caller's transaction: place a new incident, release a
+resolved one, fill an agent from the queue, remove an agent. They return the facts to emit.
+
+Agent rows are locked (FOR UPDATE) before their load changes, so replicas never overfill one.
+"""
+
+from datetime import datetime
+
+from incident_events import EventData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from router import domain, repository
+from router.domain import Agent, Assigned, Decision, Incident, Queued
+
+# A chosen agent can fill up between our snapshot and its lock; then we choose again.
+_CHOICE_ATTEMPTS = 5
+
+
+class AgentContention(RuntimeError):
+    """Every agent we chose was taken by another replica first; the message is retried."""
+
+
+async def choose_locked(session: AsyncSession, *, incident: Incident) -> Decision:
+    """Choose from a snapshot, then lock the chosen agent and confirm it still qualifies."""
+    for _ in range(_CHOICE_ATTEMPTS):
+        decision = domain.choose_agent(incident, await repository.online_agents(session))
+        if isinstance(decision, Queued):
+            return decision
+        locked = await repository.lock_agent(session, agent_id=decision.agent.agent_id)
+        if locked is not None and domain.is_eligible(incident, locked):
+            return Assigned(locked, domain.assigned_reason(incident, locked))
+    raise AgentContention(f"agents kept filling up while placing {incident.incident_id}")
+
+
+async def place(session: AsyncSession, *, incident: Incident, now: datetime) -> EventData:
+    """Assign the incident to the best agent now, or queue it; returns the fact to emit."""
+    decision = await choose_locked(session, incident=incident)
+    if isinstance(decision, Queued):
+        await repository.save_queued(session, incident=incident, reason=decision.reason, now=now)
+        return domain.queued_fact(incident.incident_id, decision, now=now)
+    await _assign(session, incident, decision, now)
+    return domain.assigned_fact(incident.incident_id, decision, now=now)
+
+
+async def _assign(
+    session: AsyncSession, incident: Incident, decision: Assigned, now: datetime
+) -> None:
+    agent_id = decision.agent.agent_id
+    await repository.save_assigned(
+        session, incident=incident, agent_id=agent_id, reason=decision.reason, now=now
+    )
+    await repository.change_load(session, agent_id=agent_id, delta=1, now=now)
+
+
+async def release(
+    session: AsyncSession, *, incident_id: str, now: datetime, queue_scan_limit: int
+) -> list[EventData]:
+    """Close the incident's assignment; the freed agent takes the most urgent queued work."""
+    assignment = await repository.get_assignment(session, incident_id=incident_id, lock=True)
+    if assignment is None or assignment.status == "released":
+        return []
+    # Read before the update below, which also refreshes the loaded row.
+    freed_agent_id = assignment.agent_id if assignment.status == "assigned" else None
+    await repository.mark_released(session, incident_id=incident_id, now=now)
+    if freed_agent_id is None:
+        return []  # it was still queued: leaving the queue frees nobody
+    await repository.change_load(session, agent_id=freed_agent_id, delta=-1, now=now)
+    agent = await repository.lock_agent(session, agent_id=freed_agent_id)
+    if agent is None:
+        return []  # the agent was removed meanwhile
+    return await fill(session, agent=agent, now=now, queue_scan_limit=queue_scan_limit)
+
+
+async def fill(
+    session: AsyncSession, *, agent: Agent, now: datetime, queue_scan_limit: int
+) -> list[EventData]:
+    """Give a locked agent the queued incidents it qualifies for, up to its free capacity."""
+    if not (agent.presence == domain.ONLINE and domain.has_room(agent)):
+        return []
+    queue = await repository.lock_queue(session, limit=queue_scan_limit)
+    facts: list[EventData] = []
+    for placement in domain.fill_from_queue(agent, queue):
+        await _assign(session, placement.incident, placement.decision, now)
+        facts.append(
+            domain.assigned_fact(placement.incident.incident_id, placement.decision, now=now)
+        )
+    return facts
+
+
+async def remove_agent(
+    session: AsyncSession, *, agent_id: str, now: datetime
+) -> list[EventData] | None:
+    """Delete the agent and route its open incidents again; None if the agent is unknown."""
+    if await repository.lock_agent(session, agent_id=agent_id) is None:
+        return None
+    orphans = await repository.lock_assigned_to(session, agent_id=agent_id)
+    await repository.delete_agent(session, agent_id=agent_id)
+    return [await place(session, incident=incident, now=now) for incident in orphans]

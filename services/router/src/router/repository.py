@@ -1,0 +1,191 @@
+"""All SQL of the router. Keyword-only functions on a caller's session; nothing here commits."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from incident_events.types import Severity
+from sqlalchemy import Boolean, case, delete, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
+from router.tables import AgentRow, AssignmentRow
+
+_QUEUE_ORDER = (
+    case({str(s): rank for s, rank in SEVERITY_RANK.items()}, value=AssignmentRow.severity),
+    AssignmentRow.queued_at,
+    AssignmentRow.incident_id,
+)
+
+
+def to_agent(row: AgentRow) -> Agent:
+    return Agent(
+        agent_id=row.agent_id,
+        name=row.name,
+        skills=dict(row.skills),
+        languages=frozenset(row.languages),
+        tier=row.tier,
+        capacity=row.capacity,
+        presence=row.presence,
+        active_count=row.active_count,
+    )
+
+
+def to_incident(row: AssignmentRow) -> Incident:
+    return Incident(
+        incident_id=row.incident_id,
+        severity=Severity(row.severity),
+        language=row.language,
+        required_skills=tuple(row.required_skills),
+        queued_at=row.queued_at,
+    )
+
+
+# --- agents -------------------------------------------------------------------------------
+
+
+async def online_agents(session: AsyncSession) -> list[Agent]:
+    """A snapshot without locks: the candidates; the chosen one is locked afterwards."""
+    rows = await session.scalars(select(AgentRow).where(AgentRow.presence == ONLINE))
+    return [to_agent(row) for row in rows]
+
+
+async def lock_agent(session: AsyncSession, *, agent_id: str) -> Agent | None:
+    """The agent's current row, locked until commit so no other replica changes its load."""
+    query = select(AgentRow).where(AgentRow.agent_id == agent_id).with_for_update()
+    # populate_existing: a row this session loaded before the lock must show the locked values.
+    row = await session.scalar(query.execution_options(populate_existing=True))
+    return to_agent(row) if row else None
+
+
+async def get_agent(session: AsyncSession, *, agent_id: str) -> AgentRow | None:
+    return await session.get(AgentRow, agent_id)
+
+
+async def list_agents(session: AsyncSession, *, limit: int, offset: int) -> list[AgentRow]:
+    query = select(AgentRow).order_by(AgentRow.agent_id).limit(limit).offset(offset)
+    return list(await session.scalars(query))
+
+
+async def upsert_agent(
+    session: AsyncSession, *, agent_id: str, profile: Mapping[str, Any], now: datetime
+) -> tuple[AgentRow, bool]:
+    """Create or replace the agent's profile (its load is kept); True if it was created."""
+    values = {**profile, "updated_at": now}
+    upsert = (
+        insert(AgentRow)
+        .values(agent_id=agent_id, **values)
+        .on_conflict_do_update(index_elements=[AgentRow.agent_id], set_=values)
+    )
+    # xmax is 0 only on a freshly inserted row version: tells insert from update.
+    created_flag = literal_column("xmax = 0", Boolean).label("created")
+    result = await session.execute(
+        upsert.returning(AgentRow, created_flag).execution_options(populate_existing=True)
+    )
+    row, created = result.one()
+    return row, bool(created)
+
+
+async def delete_agent(session: AsyncSession, *, agent_id: str) -> bool:
+    result = await session.execute(
+        delete(AgentRow).where(AgentRow.agent_id == agent_id).returning(AgentRow.agent_id)
+    )
+    return result.first() is not None
+
+
+async def change_load(session: AsyncSession, *, agent_id: str, delta: int, now: datetime) -> None:
+    await session.execute(
+        update(AgentRow)
+        .where(AgentRow.agent_id == agent_id)
+        .values(active_count=func.greatest(AgentRow.active_count + delta, 0), updated_at=now)
+    )
+
+
+# --- assignments and the queue ---------------------------------------------------------------
+
+
+async def get_assignment(
+    session: AsyncSession, *, incident_id: str, lock: bool = False
+) -> AssignmentRow | None:
+    query = select(AssignmentRow).where(AssignmentRow.incident_id == incident_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(query)
+
+
+async def save_assigned(
+    session: AsyncSession, *, incident: Incident, agent_id: str, reason: str, now: datetime
+) -> None:
+    await _save(
+        session, incident, status="assigned", agent_id=agent_id, reason=reason, assigned_at=now
+    )
+
+
+async def save_queued(
+    session: AsyncSession, *, incident: Incident, reason: str, now: datetime
+) -> None:
+    await _save(session, incident, status="queued", agent_id=None, reason=reason, queued_at=now)
+
+
+async def _save(session: AsyncSession, incident: Incident, **values: Any) -> None:
+    """Insert the incident's row, or overwrite its routing state (queue -> agent, requeue)."""
+    statement = insert(AssignmentRow).values(
+        incident_id=incident.incident_id,
+        severity=str(incident.severity),
+        language=incident.language,
+        required_skills=list(incident.required_skills),
+        **values,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[AssignmentRow.incident_id], set_=values)
+    )
+
+
+async def mark_released(session: AsyncSession, *, incident_id: str, now: datetime) -> None:
+    await session.execute(
+        update(AssignmentRow)
+        .where(AssignmentRow.incident_id == incident_id)
+        .values(status="released", released_at=now)
+    )
+
+
+async def lock_queue(session: AsyncSession, *, limit: int) -> list[Incident]:
+    """The head of the queue, locked; rows another replica is placing right now are skipped."""
+    query = (
+        select(AssignmentRow)
+        .where(AssignmentRow.status == "queued")
+        .order_by(*_QUEUE_ORDER)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return [to_incident(row) for row in await session.scalars(query)]
+
+
+async def queued(session: AsyncSession, *, limit: int, offset: int) -> list[AssignmentRow]:
+    query = (
+        select(AssignmentRow)
+        .where(AssignmentRow.status == "queued")
+        .order_by(*_QUEUE_ORDER)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(await session.scalars(query))
+
+
+async def queue_depth(session: AsyncSession) -> int:
+    query = select(func.count()).where(AssignmentRow.status == "queued")
+    return int(await session.scalar(query) or 0)
+
+
+async def lock_assigned_to(session: AsyncSession, *, agent_id: str) -> list[Incident]:
+    """The agent's open incidents, locked; one being resolved right now is left to that release."""
+    query = (
+        select(AssignmentRow)
+        .where(AssignmentRow.agent_id == agent_id, AssignmentRow.status == "assigned")
+        .order_by(*_QUEUE_ORDER)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return [to_incident(row) for row in await session.scalars(query)]

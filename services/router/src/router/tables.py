@@ -1,0 +1,65 @@
+"""The router's own schema `router`: agents, assignments (incl. the queue), outbox and inbox."""
+
+from datetime import datetime
+from typing import Any
+
+from incident_kit.database import service_metadata
+from incident_kit.inbox import inbox_table
+from incident_kit.outbox import outbox_table
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+metadata = service_metadata("router")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    __table_args__ = (
+        CheckConstraint("tier BETWEEN 1 AND 3", name="tier"),
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("active_count >= 0", name="active_count"),
+        CheckConstraint("presence IN ('online', 'away', 'offline')", name="presence"),
+    )
+
+    agent_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    skills: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    languages: Mapped[list[str]] = mapped_column(JSONB)
+    tier: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int] = mapped_column(Integer)
+    presence: Mapped[str] = mapped_column(Text)
+    active_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AssignmentRow(Base):
+    """One row per incident the router has seen: assigned, waiting in the queue, or released."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("status IN ('assigned', 'queued', 'released')", name="status"),
+        # The queue: only queued rows, in the order they are served.
+        Index("ix_assignments_queue", "queued_at", postgresql_where=text("status = 'queued'")),
+        Index("ix_assignments_agent", "agent_id", postgresql_where=text("status = 'assigned'")),
+    )
+
+    incident_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    agent_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(Text)
+    required_skills: Mapped[list[str]] = mapped_column(JSONB)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
