@@ -11,8 +11,10 @@ from incident_kit.logs import JsonFormatter, bind_context, clear_context, trace_
 
 def test_json_log_lines_carry_the_bound_incident_and_trace() -> None:
     clear_context()
-    bind_context(incident_id="inc-7",
-                 trace_id=trace_id_of("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+    bind_context(
+        incident_id="inc-7",
+        trace_id=trace_id_of("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+    )
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "assigned %s", ("a1",), None)
     line = json.loads(JsonFormatter("router").format(record))
     assert line["message"] == "assigned a1"

@@ -45,8 +45,9 @@ def test_validation_errors_are_problem_json_naming_each_field() -> None:
 def test_missing_and_wrong_api_keys_are_refused() -> None:
     client = make_client()
     missing = client.post("/orders", json={"quantity": 1, "colour": "red"})
-    wrong = client.post("/orders", json={"quantity": 1, "colour": "red"},
-                        headers={"Authorization": "Bearer guess"})
+    wrong = client.post(
+        "/orders", json={"quantity": 1, "colour": "red"}, headers={"Authorization": "Bearer guess"}
+    )
     assert (missing.status_code, wrong.status_code) == (401, 401)
     assert missing.json()["title"] == "Missing API key"
     assert wrong.headers["www-authenticate"] == "Bearer"

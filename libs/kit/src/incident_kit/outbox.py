@@ -55,9 +55,7 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-async def add_events(
-    session: AsyncSession, table: Table, events: Iterable[Event[Any]]
-) -> None:
+async def add_events(session: AsyncSession, table: Table, events: Iterable[Event[Any]]) -> None:
     """Record events to publish; they go out only if the surrounding transaction commits."""
     rows = [
         {

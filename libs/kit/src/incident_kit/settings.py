@@ -69,14 +69,18 @@ class ServiceSettings(BaseSettings):
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def env_name(settings_class: type[ServiceSettings], field: str) -> str:
-    """The environment variable that sets `field`, for error messages."""
-    info = settings_class.model_fields.get(field)
-    alias = info.validation_alias if info else None
-    if isinstance(alias, AliasChoices):
-        return str(alias.choices[0])
-    prefix = settings_class.model_config.get("env_prefix", "")
-    return f"{prefix}{field}".upper()
+def env_name(settings_class: type[ServiceSettings], location: str) -> str:
+    """The environment variable behind an error location (a field name or one of its aliases)."""
+    for name, info in settings_class.model_fields.items():
+        alias = info.validation_alias
+        choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+        if location == name or location in choices:
+            return choices[0] if choices else f"{_prefix(settings_class)}{name}".upper()
+    return f"{_prefix(settings_class)}{location}".upper()
+
+
+def _prefix(settings_class: type[ServiceSettings]) -> str:
+    return str(settings_class.model_config.get("env_prefix", ""))
 
 
 def load_settings(settings_class: type[S]) -> S:
