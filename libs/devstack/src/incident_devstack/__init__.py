@@ -1,0 +1,1 @@
+"""Local stack and test bootstrap: Kafka, PostgreSQL, an SMTP sink and the services, in .stack/."""

@@ -10,6 +10,7 @@ import asyncio
 import os
 import pwd
 import re
+import shlex
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -126,8 +127,10 @@ def start_postgres(paths: StackPaths, state: StackState) -> bool:
     log = paths.log("postgres")
     log.touch()
     _give_to_cluster_owner(log)
+    # pg_ctl hands these to a shell, hence the quoting.
+    options = f"-p {port} -k {shlex.quote(str(socket_dir))} -c listen_addresses=127.0.0.1"
     # Losing the last commits on a crash is fine for a dev stack; waiting for fsync is not.
-    options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c synchronous_commit=off"
+    options += " -c synchronous_commit=off"
     argv = ["pg_ctl", "-D", str(_data_dir(paths)), "-l", str(log), "-w"]
     argv += ["-t", str(START_TIMEOUT_S), "-o", options, "start"]
     _run_logged(paths, argv, "pg_ctl start")
@@ -142,7 +145,9 @@ def start_postgres(paths: StackPaths, state: StackState) -> bool:
 
 
 def stop_postgres(paths: StackPaths) -> None:
-    if _postmaster_pid(paths) is None:
+    pid = _postmaster_pid(paths)
+    # A pid file left by a crash names no server: pg_ctl stop would fail on it.
+    if pid is None or not process_matches(pid, str(_data_dir(paths))):
         return
     argv = ["pg_ctl", "-D", str(_data_dir(paths)), "-m", "fast", "-w", "stop"]
     _run_logged(paths, argv, "pg_ctl stop")
@@ -157,11 +162,12 @@ def _checked_name(name: str) -> str:
 
 async def create_database_async(name: str, *, database_url: str) -> str:
     """Create `name` (unless it exists) on the server of `database_url`; return its URL."""
+    name = _checked_name(name)
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            await connection.execute(f'CREATE DATABASE "{_checked_name(name)}"')
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
     return with_database(database_url, name)
@@ -169,9 +175,10 @@ async def create_database_async(name: str, *, database_url: str) -> str:
 
 async def drop_database_async(name: str, *, database_url: str) -> None:
     """Drop `name`, closing sessions still on it; `database_url` must name another database."""
+    name = _checked_name(name)
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{_checked_name(name)}" WITH (FORCE)')
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
 

@@ -57,13 +57,24 @@ def service_environment(
         **base,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         "DATABASE_URL": database_url,
+        # The runtime kit reads the unprefixed API_KEYS in every service (the
+        # seed's router calls need it too); INTAKE_API_KEYS is the documented name.
+        "API_KEYS": state.demo_api_key(),
         "INTAKE_API_KEYS": state.demo_api_key(),
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
         "NOTIFIER_SMTP_PORT": str(smtp_port),
-        "NOTIFIER_PUBLIC_URL": service_url(state, "notifier"),
     }
     env.update({http_port_variable(name): str(state.port(name)) for name in names})
+    if "notifier" in names:
+        env["NOTIFIER_PUBLIC_URL"] = service_url(state, "notifier")
     return env
+
+
+def reclaim_ports(state: StackState, names: Sequence[str]) -> None:
+    """Move each stopped service off a saved port that another program took meanwhile."""
+    for name in names:
+        if not service_running(state, name):
+            state.reclaim_port(name)
 
 
 def _serve_argv(name: str) -> list[str]:
@@ -97,18 +108,23 @@ def migrate(paths: StackPaths, name: str, env: Mapping[str, str]) -> None:
             check=False,
         )
     if done.returncode != 0:
-        raise StackError(f"`{name} migrate` exited with {done.returncode}\n{log_tail(paths.log(name))}")
+        raise StackError(
+            f"`{name} migrate` exited with {done.returncode}\n{log_tail(paths.log(name))}"
+        )
 
 
 def start_services(
     paths: StackPaths, state: StackState, env: Mapping[str, str], names: Sequence[str]
 ) -> list[str]:
     """Migrate and start each service not already serving; return the names started."""
+    paths.ensure()
     to_start = [name for name in names if not service_running(state, name)]
     for name in to_start:
         stop_service(state, name)
         if port_open(state.port(name)):
-            raise StackError(f"port {state.port(name)} saved for {name} is in use by another process")
+            raise StackError(
+                f"port {state.port(name)} saved for {name} is in use by another process"
+            )
     # One after another: migrations of different services may share Alembic's
     # bookkeeping in one database, and concurrent runs could trip over it.
     for name in to_start:

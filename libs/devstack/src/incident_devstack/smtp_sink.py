@@ -88,15 +88,14 @@ def wait_for_message(
 
 
 async def wait_for_message_async(
-    directory: Path, predicate: MessagePredicate = lambda _: True, *, timeout: float = 10.0
+    directory: Path, predicate: MessagePredicate = lambda _: True
 ) -> EmailMessage:
-    """wait_for_message that lets the event loop run (for services running in-process)."""
-    deadline = time.monotonic() + timeout
-    while (found := _first_match(directory, predicate)) is None:
-        if time.monotonic() >= deadline:
-            raise _no_match_error(directory, timeout)
+    """wait_for_message that lets the event loop run; bound it with `asyncio.timeout`."""
+    # Polling, not an Event: the mail may come from a sink in another process.
+    while True:
+        if (found := _first_match(directory, predicate)) is not None:
+            return found
         await asyncio.sleep(POLL_INTERVAL_S)
-    return found
 
 
 class SmtpSink:
@@ -126,7 +125,10 @@ class SmtpSink:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -143,9 +145,9 @@ class SmtpSink:
         return wait_for_message(self.directory, predicate, timeout=timeout)
 
     async def wait_for_message_async(
-        self, predicate: MessagePredicate = lambda _: True, *, timeout: float = 10.0
+        self, predicate: MessagePredicate = lambda _: True
     ) -> EmailMessage:
-        return await wait_for_message_async(self.directory, predicate, timeout=timeout)
+        return await wait_for_message_async(self.directory, predicate)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

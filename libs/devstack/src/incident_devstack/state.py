@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from incident_devstack.paths import StackPaths
-from incident_devstack.processes import free_port
+from incident_devstack.processes import free_port, port_open
+
+# The services' documented defaults, used whenever they are free.
+PREFERRED_PORTS = {"intake": 8001, "router": 8002, "sla": 8003, "notifier": 8004}
 
 
 @dataclass
@@ -35,11 +38,21 @@ class StackState:
         """The saved port of `name`, or a newly picked free one that is saved from now on."""
         if name not in self.ports:
             taken = set(self.ports.values())
+            preferred = PREFERRED_PORTS.get(name)
+            if preferred and preferred not in taken and not port_open(preferred):
+                self.ports[name] = preferred
+                return preferred
             port = free_port()
             while port in taken:
                 port = free_port()
             self.ports[name] = port
         return self.ports[name]
+
+    def reclaim_port(self, name: str) -> int:
+        """The saved port of `name`, or a new one when another program took it meanwhile."""
+        if port_open(self.port(name)):
+            del self.ports[name]
+        return self.port(name)
 
     def demo_api_key(self) -> str:
         if not self.api_key:
