@@ -1,0 +1,40 @@
+"""create_app: the notifier's runtime, Kafka handlers, SMTP sender and HTTP routes wired up."""
+
+from fastapi import FastAPI
+from incident_kit.clock import Clock
+from incident_kit.http import api_key_guard
+from incident_kit.service import build_app, build_runtime
+
+from notifier.api import preferences_router, status_router
+from notifier.config import NotifierSettings
+from notifier.delivery import Deliveries, NotifierMetrics
+from notifier.handlers import register_handlers
+from notifier.mail import EmailSender, SmtpEmailSender
+from notifier.tables import outbox
+
+DESCRIPTION = (
+    "Keeps customers informed in their language: acknowledgements with the agreed response "
+    "time, apologies for missed windows, the customer status page and preferences."
+)
+
+
+def create_app(
+    settings: NotifierSettings, clock: Clock, *, email_sender: EmailSender | None = None
+) -> FastAPI:
+    runtime = build_runtime("notifier", settings, clock, outbox=outbox)
+    deliveries = Deliveries(
+        runtime,
+        email_sender or SmtpEmailSender(settings),
+        NotifierMetrics(runtime.metrics.registry),
+        from_address=settings.smtp_from,
+        # The consumer tries a message once plus its retries; the last try gives up on it.
+        max_attempts=settings.handler_retries + 1,
+    )
+    register_handlers(runtime, deliveries=deliveries, public_url=settings.public_url)
+    guard = api_key_guard(settings.api_key_set)
+    return build_app(
+        runtime,
+        title="notifier",
+        description=DESCRIPTION,
+        routers=[status_router(runtime), preferences_router(runtime, guard)],
+    )

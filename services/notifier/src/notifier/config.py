@@ -1,0 +1,25 @@
+"""The notifier's settings: the kit's infrastructure settings plus SMTP and links, NOTIFIER_*."""
+
+from incident_kit.settings import ServiceSettings
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+
+class NotifierSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", frozen=True)
+
+    http_port: int = Field(default=8004, ge=1, le=65535)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_from: str = "Support <support@example.com>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Where customers reach the status page; the links in e-mails start with it.
+    public_url: str = "http://127.0.0.1:8004"
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        AnyHttpUrl(value)  # raises with a clear message when it is not an http(s) URL
+        return value.rstrip("/")

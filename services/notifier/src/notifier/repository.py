@@ -1,0 +1,176 @@
+"""All SQL of the notifier: the incident projection, deliveries and preferences. Never commits."""
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+from incident_events.types import DeliveryChannel
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.domain import Delivery, IncidentView, PlannedMessage, Preferences
+from notifier.tables import DeliveryRow, IncidentRow, PreferenceRow
+
+_VIEW_FIELDS = tuple(IncidentView.__dataclass_fields__)
+
+
+def _view(row: IncidentRow) -> IncidentView:
+    return IncidentView(**{name: getattr(row, name) for name in _VIEW_FIELDS})
+
+
+def _delivery(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        notification_id=row.notification_id,
+        incident_id=row.incident_id,
+        cause_event_id=row.cause_event_id,
+        channel=DeliveryChannel(row.channel),
+        template=row.template,
+        language=row.language,
+        recipient=row.recipient,
+        subject=row.subject,
+        body=row.body,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+async def lock_incident(session: AsyncSession, *, incident_id: str, new_token: str) -> IncidentView:
+    """The incident's projection, created if new, locked until commit.
+
+    The lock serialises the report and the SLA clock of one incident, which arrive on two
+    topics at once: whichever commits second sees the other's data.
+    """
+    await session.execute(
+        insert(IncidentRow)
+        .values(incident_id=incident_id, status_token=new_token)
+        .on_conflict_do_nothing(index_elements=[IncidentRow.incident_id])
+    )
+    query = select(IncidentRow).where(IncidentRow.incident_id == incident_id).with_for_update()
+    return _view((await session.execute(query)).scalar_one())
+
+
+async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
+    values = {k: v for k, v in asdict(view).items() if k not in {"incident_id", "status_token"}}
+    await session.execute(
+        update(IncidentRow).where(IncidentRow.incident_id == view.incident_id).values(**values)
+    )
+
+
+async def find_incident(session: AsyncSession, *, incident_id: str) -> IncidentView | None:
+    row = await session.get(IncidentRow, incident_id)
+    return _view(row) if row else None
+
+
+async def incident_by_token(session: AsyncSession, *, token: str) -> IncidentView | None:
+    query = select(IncidentRow).where(IncidentRow.status_token == token)
+    row = (await session.execute(query)).scalar_one_or_none()
+    return _view(row) if row else None
+
+
+async def set_status(session: AsyncSession, *, incident_id: str, status: str) -> None:
+    await session.execute(
+        update(IncidentRow).where(IncidentRow.incident_id == incident_id).values(status=status)
+    )
+
+
+async def preferences_of(session: AsyncSession, *, customer_id: str | None) -> Preferences | None:
+    stored = await stored_preferences(session, customer_id=customer_id) if customer_id else None
+    return stored[0] if stored else None
+
+
+async def stored_preferences(
+    session: AsyncSession, *, customer_id: str
+) -> tuple[Preferences, datetime] | None:
+    """A customer's preferences and when they last changed them."""
+    row = await session.get(PreferenceRow, customer_id)
+    if row is None:
+        return None
+    preferences = Preferences(
+        language=row.language, email=row.email, channels=frozenset(row.channels)
+    )
+    return preferences, row.updated_at
+
+
+async def save_preferences(
+    session: AsyncSession, *, customer_id: str, preferences: Preferences, now: datetime
+) -> None:
+    values = {
+        "language": preferences.language,
+        "email": preferences.email,
+        "channels": sorted(preferences.channels),
+        "updated_at": now,
+    }
+    statement = insert(PreferenceRow).values(customer_id=customer_id, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[PreferenceRow.customer_id], set_=values)
+    )
+
+
+async def add_delivery(
+    session: AsyncSession, *, message: PlannedMessage, subject: str, body: str, now: datetime
+) -> Delivery | None:
+    """Record a message to send; the existing one if it is still pending; None if it is done."""
+    statement = (
+        insert(DeliveryRow)
+        .values(
+            notification_id=message.notification_id,
+            incident_id=message.incident_id,
+            cause_event_id=message.cause_event_id,
+            channel=message.channel.value,
+            template=message.template,
+            language=message.language,
+            recipient=message.recipient,
+            subject=subject,
+            body=body,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(constraint="uq_deliveries_cause")
+    )
+    await session.execute(statement)
+    row = await session.get(DeliveryRow, message.notification_id, populate_existing=True)
+    return _delivery(row) if row is not None and row.status == "pending" else None
+
+
+async def pending_deliveries(session: AsyncSession, *, cause_event_id: str) -> Sequence[Delivery]:
+    """Messages an event caused but that were not sent yet: a retry sends them again."""
+    query = (
+        select(DeliveryRow)
+        .where(DeliveryRow.cause_event_id == cause_event_id, DeliveryRow.status == "pending")
+        .order_by(DeliveryRow.created_at, DeliveryRow.notification_id)
+    )
+    return [_delivery(row) for row in (await session.execute(query)).scalars()]
+
+
+async def mark_delivered(
+    session: AsyncSession, *, notification_id: str, now: datetime
+) -> Delivery | None:
+    """The delivery, now delivered; None if another attempt already settled it."""
+    statement = (
+        update(DeliveryRow)
+        .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
+        .values(status="delivered", attempts=DeliveryRow.attempts + 1, delivered_at=now, error=None)
+        .returning(DeliveryRow)
+    )
+    row = (await session.execute(statement)).scalar_one_or_none()
+    return _delivery(row) if row else None
+
+
+async def record_failed_attempt(
+    session: AsyncSession, *, notification_id: str, error: str, max_attempts: int
+) -> Delivery | None:
+    """Count a failed attempt; returns the delivery, now failed, when it was the last attempt."""
+    attempts = DeliveryRow.attempts + 1
+    statement = (
+        update(DeliveryRow)
+        .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
+        .values(
+            attempts=attempts,
+            error=error[:2000],
+            status=case((attempts >= max_attempts, "failed"), else_="pending"),
+        )
+        .returning(DeliveryRow)
+    )
+    row = (await session.execute(statement)).scalar_one_or_none()
+    return _delivery(row) if row is not None and row.status == "failed" else None

@@ -1,0 +1,19 @@
+"""Fixtures of the notifier integration tests: the app with a real SMTP server receiving mail."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from incident_devstack.pytest_plugin import Infra
+from integration.notifier.support import NotifierUnderTest, running_notifier, smtp_sink
+
+
+@pytest.fixture
+async def notifier(
+    infra: Infra, fresh_database_url: str, tmp_path: Path
+) -> AsyncIterator[NotifierUnderTest]:
+    async with (
+        smtp_sink(tmp_path / "mail") as sink,
+        running_notifier(infra, fresh_database_url, smtp_port=sink.port, mail=sink) as running,
+    ):
+        yield running

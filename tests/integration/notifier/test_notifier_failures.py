@@ -1,0 +1,103 @@
+"""When things go wrong: garbage is dead-lettered with its reason; an SMTP server that refuses
+once gets the same message again; one that never answers ends in `notification.failed` and
+the dead-letter topic, while the consumer goes on."""
+
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from uuid import uuid4
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from harness import headers_of, publish_raw, read_raw
+from incident_devstack.processes import free_port
+from incident_devstack.pytest_plugin import Infra
+from incident_events.notifications import NotificationDelivered, NotificationFailed
+from integration.notifier.support import (
+    DELIVERED,
+    FAILED,
+    NotifierUnderTest,
+    clock_started,
+    reported,
+    running_notifier,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_garbage_on_sla_goes_to_the_dead_letter_topic(notifier: NotifierUnderTest) -> None:
+    key = f"garbage-{uuid4()}"
+    topic = notifier.prefix + "sla"
+    await publish_raw(notifier.bootstrap, topic, key, b"{not json")
+
+    record = await read_raw(notifier.bootstrap, topic + ".dlq", lambda r: r.key == key.encode())
+    headers = headers_of(record)
+    assert headers["dlq-reason"].startswith("EventParseError")
+    assert headers["dlq-original-topic"] == topic
+    assert record.value == b"{not json"
+
+
+class RefusesFirstDelivery:
+    """A real SMTP server that answers the first message with a temporary error."""
+
+    def __init__(self) -> None:
+        self.attempts: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = BytesParser(policy=default).parsebytes(envelope.original_content or b"")
+        assert isinstance(message, EmailMessage)
+        self.attempts.append(message)
+        if len(self.attempts) == 1:
+            return "451 4.3.0 Temporarily unable to accept mail"
+        return "250 Message accepted for delivery"
+
+
+async def test_a_refused_message_is_sent_again_with_the_same_message_id(
+    infra: Infra, fresh_database_url: str
+) -> None:
+    handler = RefusesFirstDelivery()
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+    server.start()
+    incident_id = f"inc-{uuid4()}"
+    try:
+        async with running_notifier(
+            infra, fresh_database_url, smtp_port=server.port, mail=None
+        ) as notifier:
+            await notifier.publish(reported(incident_id))
+            await notifier.publish(clock_started(incident_id))
+            delivered = await notifier.fact(incident_id, DELIVERED, "acknowledgement")
+    finally:
+        server.stop()
+
+    first, second = handler.attempts
+    assert first["Message-ID"] == second["Message-ID"]
+    assert isinstance(delivered.data, NotificationDelivered)
+    assert delivered.data.notification_id in second["Message-ID"]
+
+
+async def test_smtp_down_ends_in_notification_failed_and_the_dead_letter_topic(
+    infra: Infra, fresh_database_url: str
+) -> None:
+    incident_id = f"inc-{uuid4()}"
+    clock = clock_started(incident_id)
+    async with running_notifier(
+        infra, fresh_database_url, smtp_port=free_port(), mail=None, handler_retries=1
+    ) as notifier:
+        await notifier.publish(reported(incident_id))
+        await notifier.publish(clock)
+        failed = await notifier.fact(incident_id, FAILED, "acknowledgement")
+        dead = await read_raw(
+            notifier.bootstrap,
+            notifier.prefix + "sla.dlq",
+            lambda r: r.key == incident_id.encode(),
+        )
+        assert await notifier.metric('notifications_failed_total{channel="email"}') == 1.0
+
+    assert failed.data.model_dump(include={"attempts", "cause_event_id"}) == {
+        "attempts": 2,
+        "cause_event_id": str(clock.id),
+    }
+    assert isinstance(failed.data, NotificationFailed)
+    assert "SMTPConnect" in failed.data.error
+    assert headers_of(dead)["dlq-reason"].startswith("PoisonMessage: gave up")
