@@ -14,7 +14,6 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from incident_events import Event, EventData, parse_event
-
 from incident_kit.migrations import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,8 +57,11 @@ class EventReader:
 
     def __init__(self, bootstrap_servers: str, topics: list[str]) -> None:
         self._consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=bootstrap_servers, group_id=f"test-{uuid4()}",
-            auto_offset_reset="earliest", enable_auto_commit=False,
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=f"test-{uuid4()}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
         )
         self.seen: list[Event[EventData]] = []
 
@@ -80,14 +82,24 @@ class EventReader:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
-            for records in batches.values():
-                for record in records:
-                    with contextlib.suppress(ValueError):
-                        event = parse_event(record.value)
-                        self.seen.append(event)
-                        if predicate(event):
-                            return event
+            fresh = [
+                event
+                for records in batches.values()
+                for record in records
+                if (event := _parse_or_none(record.value)) is not None
+            ]
+            self.seen.extend(fresh)  # keep the whole batch: later waits may want the rest
+            match = next((event for event in fresh if predicate(event)), None)
+            if match is not None:
+                return match
         raise AssertionError(f"no matching event within {timeout}s; saw {len(self.seen)}")
+
+
+def _parse_or_none(value: bytes) -> Event[EventData] | None:
+    try:
+        return parse_event(value)
+    except ValueError:
+        return None
 
 
 async def publish_raw(bootstrap_servers: str, topic: str, key: str, value: bytes) -> None:
@@ -108,7 +120,9 @@ async def read_raw(
 ) -> Any:
     """The first raw record on `topic` (e.g. a dead-letter topic) matching `predicate`."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap_servers, group_id=f"test-{uuid4()}",
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=f"test-{uuid4()}",
         auto_offset_reset="earliest",
     )
     await consumer.start()

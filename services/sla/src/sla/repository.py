@@ -1,0 +1,187 @@
+"""All SQL of the sla service. Functions take the session of the caller's transaction and never
+commit; rows are turned into domain objects here."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from incident_events.types import SlaMetric
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sla.domain import ClockStatus, Incident, Policy, SlaClock
+from sla.tables import ClockRow, IncidentRow, PolicyRow
+
+RUNNING = ClockStatus.RUNNING.value
+
+
+async def save_policy(session: AsyncSession, *, policy: Policy, now: datetime) -> bool:
+    """Create or replace a policy; True when it was created."""
+    values = _policy_values(policy) | {"updated_at": now}
+    created = await session.execute(
+        insert(PolicyRow).values(values).on_conflict_do_nothing().returning(PolicyRow.policy_id)
+    )
+    if created.first() is not None:
+        return True
+    await session.execute(
+        update(PolicyRow).where(PolicyRow.policy_id == policy.policy_id).values(values)
+    )
+    return False
+
+
+async def policy_row(session: AsyncSession, *, policy_id: str) -> PolicyRow | None:
+    return await session.get(PolicyRow, policy_id)
+
+
+async def policy_rows(session: AsyncSession) -> list[PolicyRow]:
+    query = select(PolicyRow).order_by(PolicyRow.priority, PolicyRow.policy_id)
+    return list((await session.scalars(query)).all())
+
+
+async def policies(session: AsyncSession) -> list[Policy]:
+    return [to_policy(row) for row in await policy_rows(session)]
+
+
+async def record_incident(session: AsyncSession, *, incident: Incident) -> None:
+    """Store what the report says, keeping an assignee that may have arrived first."""
+    facts = {
+        "customer_id": incident.customer_id,
+        "tier": incident.tier,
+        "severity": incident.severity,
+        "kind": incident.kind,
+    }
+    statement = insert(IncidentRow).values(incident_id=incident.incident_id, **facts)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[IncidentRow.incident_id], set_=facts)
+    )
+
+
+async def record_assignee(session: AsyncSession, *, incident_id: str, agent_id: str) -> None:
+    statement = insert(IncidentRow).values(incident_id=incident_id, assignee_agent_id=agent_id)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[IncidentRow.incident_id], set_={"assignee_agent_id": agent_id}
+        )
+    )
+
+
+async def incident_row(session: AsyncSession, *, incident_id: str) -> IncidentRow | None:
+    return await session.get(IncidentRow, incident_id)
+
+
+async def clocks_of(
+    session: AsyncSession, *, incident_id: str, lock: bool = False
+) -> list[SlaClock]:
+    """The incident's clocks; `lock` holds them against the timer until the transaction ends."""
+    query = select(ClockRow).where(ClockRow.incident_id == incident_id).order_by(ClockRow.metric)
+    if lock:
+        query = query.with_for_update()
+    return [to_clock(row) for row in (await session.scalars(query)).all()]
+
+
+async def insert_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
+    rows = [_clock_values(clock) for clock in clocks]
+    if rows:
+        await session.execute(insert(ClockRow), rows)
+
+
+async def save_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
+    for clock in clocks:
+        values = _clock_values(clock)
+        await session.execute(
+            update(ClockRow).where(ClockRow.clock_id == clock.clock_id).values(values)
+        )
+
+
+async def due_clocks(session: AsyncSession, *, now: datetime, limit: int) -> list[SlaClock]:
+    """Running clocks whose next warning or due moment has come, locked for this replica;
+    clocks another replica is firing are skipped, not waited for."""
+    query = (
+        select(ClockRow)
+        .where(ClockRow.status == RUNNING, ClockRow.next_fire_at <= now)
+        .order_by(ClockRow.next_fire_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [to_clock(row) for row in (await session.scalars(query)).all()]
+
+
+async def earliest_next_fire(session: AsyncSession) -> datetime | None:
+    query = select(func.min(ClockRow.next_fire_at)).where(ClockRow.status == RUNNING)
+    return (await session.execute(query)).scalar_one()
+
+
+async def count_running(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(ClockRow).where(ClockRow.status == RUNNING)
+    return int((await session.execute(query)).scalar_one())
+
+
+def to_policy(row: PolicyRow) -> Policy:
+    return Policy(
+        policy_id=row.policy_id,
+        name=row.name,
+        priority=row.priority,
+        first_response_seconds=row.first_response_seconds,
+        resolution_seconds=row.resolution_seconds,
+        match_tiers=tuple(row.match_tiers),
+        match_severities=tuple(row.match_severities),
+        match_kinds=tuple(row.match_kinds),
+        update_interval_seconds=row.update_interval_seconds,
+        warn_at_percent=tuple(row.warn_at_percent),
+        calendar=row.calendar,
+    )
+
+
+def to_clock(row: ClockRow) -> SlaClock:
+    return SlaClock(
+        clock_id=row.clock_id,
+        incident_id=row.incident_id,
+        metric=SlaMetric(row.metric),
+        policy_id=row.policy_id,
+        calendar=row.calendar,
+        target_seconds=row.target_seconds,
+        started_at=row.started_at,
+        due_at=row.due_at,
+        warn_at_percent=tuple(row.warn_at_percent),
+        status=ClockStatus(row.status),
+        warned_percents=tuple(row.warned_percents),
+        next_fire_at=row.next_fire_at,
+        stopped_at=row.stopped_at,
+        correlation_id=row.correlation_id,
+    )
+
+
+def _policy_values(policy: Policy) -> dict[str, Any]:
+    return {
+        "policy_id": policy.policy_id,
+        "name": policy.name,
+        "priority": policy.priority,
+        "match_tiers": list(policy.match_tiers),
+        "match_severities": list(policy.match_severities),
+        "match_kinds": list(policy.match_kinds),
+        "first_response_seconds": policy.first_response_seconds,
+        "update_interval_seconds": policy.update_interval_seconds,
+        "resolution_seconds": policy.resolution_seconds,
+        "warn_at_percent": list(policy.warn_at_percent),
+        "calendar": policy.calendar,
+    }
+
+
+def _clock_values(clock: SlaClock) -> dict[str, Any]:
+    return {
+        "clock_id": clock.clock_id,
+        "incident_id": clock.incident_id,
+        "metric": str(clock.metric),
+        "policy_id": clock.policy_id,
+        "calendar": clock.calendar,
+        "target_seconds": clock.target_seconds,
+        "warn_at_percent": list(clock.warn_at_percent),
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "status": str(clock.status),
+        "warned_percents": list(clock.warned_percents),
+        "next_fire_at": clock.next_fire_at,
+        "stopped_at": clock.stopped_at,
+        "correlation_id": clock.correlation_id,
+    }
