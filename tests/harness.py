@@ -82,12 +82,8 @@ class EventReader:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
-            fresh = [
-                event
-                for records in batches.values()
-                for record in records
-                if (event := _parse_or_none(record.value)) is not None
-            ]
+            parsed = [_parse_or_none(r.value) for records in batches.values() for r in records]
+            fresh = [candidate for candidate in parsed if candidate is not None]
             self.seen.extend(fresh)  # keep the whole batch: later waits may want the rest
             match = next((event for event in fresh if predicate(event)), None)
             if match is not None:
