@@ -3,7 +3,6 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-PACKAGES := incident_events incident_kit incident_devstack intake router sla notifier
 
 .PHONY: install run up down status logs test test-unit lint format bench schemas clean
 
@@ -38,7 +37,7 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $(addprefix -p ,$(PACKAGES)) tests bench
+	$(VENV)/bin/mypy libs/events/src libs/kit/src libs/devstack/src libs/devstack/tests services/*/src tests bench
 
 format: install
 	$(VENV)/bin/ruff check --fix .
