@@ -1,14 +1,14 @@
 """The router app on the real Kafka and a fresh PostgreSQL database, and helpers to drive it.
 
-Topics are shared with other tests and services, so each test uses its own incident ids, and
-agents speak a language and have skills (unique per test) no foreign incident asks for. Foreign
-incidents still land in the router's queue, so queue assertions look at this test's ids only.
+Each app gets its own topic prefix (topics and consumer group): nothing another test or a
+`make up` stack publishes reaches it, and nothing it publishes reaches them, so the queue, the
+metrics and the dead-letter topic hold this test's messages only.
 """
 
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -27,7 +27,8 @@ from router.config import RouterSettings
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 KEY = "k"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-LANGUAGE = "eo"  # Esperanto: no other test reports incidents in it
+LANGUAGE = "cs"
+SKILL = "payments"
 
 
 @dataclass
@@ -36,14 +37,13 @@ class RouterUnderTest:
     reader: harness.EventReader
     clock: FrozenClock
     bootstrap: str
-    skill: str  # unique to this test
-    incident_ids: set[str] = field(default_factory=set)
+    prefix: str
 
     async def put_agent(self, agent_id: str, **changes: Any) -> httpx.Response:
         body = {
             "name": f"Agent {agent_id}",
             "email": f"{agent_id}@example.com",
-            "skills": {self.skill: 4, "billing": 2},
+            "skills": {SKILL: 4, "billing": 2},
             "languages": [LANGUAGE],
             "tier": 3,
             "capacity": 2,
@@ -64,11 +64,10 @@ class RouterUnderTest:
             channel=Channel.API,
             customer=CustomerRef(customer_id="cust-1", language=language),
             language=language,
-            required_skills=[self.skill],
+            required_skills=[SKILL],
             reported_at=self.clock.now(),
             **changes,
         )
-        self.incident_ids.add(incident_id)
         return new_event(data, source="/intake", now=self.clock.now())
 
     def resolved(self, incident_id: str) -> Event[IncidentResolved]:
@@ -76,7 +75,8 @@ class RouterUnderTest:
         return new_event(data, source="/intake", now=self.clock.now())
 
     async def publish(self, event: Event[Any]) -> None:
-        await harness.publish_event(self.bootstrap, event)
+        topic = self.prefix + str(event.data.topic)
+        await harness.publish_raw(self.bootstrap, topic, event.subject, event.to_json())
 
     async def next_fact(self, incident_id: str, event_type: str) -> Event[EventData]:
         return await self.reader.wait_for(
@@ -90,11 +90,11 @@ class RouterUnderTest:
         return body
 
     async def queue(self) -> list[dict[str, Any]]:
-        """This test's incidents in the queue, in queue order."""
+        """The incidents in the queue, in queue order."""
         response = await self.client.get("/v1/queue", headers=AUTH)
         assert response.status_code == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
-        return [item for item in items if item["incident_id"] in self.incident_ids]
+        return items
 
     async def queued_ids(self) -> list[str]:
         return [item["incident_id"] for item in await self.queue()]
@@ -110,16 +110,18 @@ class RouterUnderTest:
 async def router(infra: Infra, fresh_database_url: str) -> AsyncIterator[RouterUnderTest]:
     # Alembic runs its own event loop, so it may not run on the test's loop thread.
     await asyncio.to_thread(harness.migrate, fresh_database_url, "router")
+    prefix = f"router-{uuid4().hex[:8]}-"
     clock = FrozenClock(T0)
     settings = RouterSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,
         api_keys=KEY,
+        kafka_topic_prefix=prefix,
     )
     app = create_app(settings, clock)
     bootstrap = infra.kafka_bootstrap_servers
     async with (
         harness.running_app(app) as client,
-        harness.EventReader(bootstrap, ["assignments"]) as reader,
+        harness.EventReader(bootstrap, [f"{prefix}assignments"]) as reader,
     ):
-        yield RouterUnderTest(client, reader, clock, bootstrap, f"skill-{uuid4().hex[:12]}")
+        yield RouterUnderTest(client, reader, clock, bootstrap, prefix)

@@ -1,4 +1,6 @@
-"""Fixtures of the sla integration tests: a migrated fresh database and a unique incident kind."""
+"""Fixtures of the sla integration tests: settings on a migrated fresh database and a topic
+prefix of the test's own (topics and consumer group), so no other test's or `make up` stack's
+messages reach the app and none of its facts reach them. Every app of one test shares it."""
 
 from uuid import uuid4
 
@@ -15,12 +17,6 @@ def settings(infra: Infra, fresh_database_url: str) -> SlaSettings:
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,
         api_keys="k",
+        kafka_topic_prefix=f"sla-{uuid4().hex[:8]}-",
         tick_seconds=0.1,
     )
-
-
-@pytest.fixture
-def kind() -> str:
-    """An incident kind only this test's policy matches: the incidents topic is shared, and
-    other tests' incidents must not start clocks here."""
-    return f"sla-test-{uuid4().hex[:12]}"

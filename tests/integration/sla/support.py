@@ -1,4 +1,5 @@
-"""Event builders and predicates shared by the sla integration tests."""
+"""Event builders, predicates and the app's own (prefixed) topics, shared by the sla
+integration tests."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,29 +15,31 @@ from incident_events.incidents import (
     IncidentResolved,
 )
 from incident_events.types import Channel, CustomerTier, Severity, SlaMetric, Visibility
+from sla.config import SlaSettings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer k"}
+KIND = "outage"
 
 
-def policy_body(kind: str, **changes: Any) -> dict[str, Any]:
+def policy_body(**changes: Any) -> dict[str, Any]:
     return {
         "name": "Premium outages",
         "priority": 10,
-        "match": {"tiers": ["premium"], "kinds": [kind]},
+        "match": {"tiers": ["premium"], "kinds": [KIND]},
         "targets": {"first_response": "PT1H", "resolution": "PT8H"},
         "warn_at_percent": [75],
         "calendar": "24x7",
     } | changes
 
 
-def reported(incident_id: str, kind: str, *, at: datetime = T0) -> Event[IncidentReported]:
+def reported(incident_id: str, *, at: datetime = T0) -> Event[IncidentReported]:
     data = IncidentReported(
         incident_id=incident_id,
         reference="INC-000001",
         title="Checkout is down",
         severity=Severity.HIGH,
-        kind=kind,
+        kind=KIND,
         channel=Channel.API,
         reported_at=at,
         customer=CustomerRef(customer_id="cust-1", tier=CustomerTier.PREMIUM),
@@ -62,6 +65,20 @@ def resolved(incident_id: str, *, at: datetime) -> Event[IncidentResolved]:
     return new_event(
         IncidentResolved(incident_id=incident_id, resolved_at=at), source="/intake", now=at
     )
+
+
+async def publish(settings: SlaSettings, event: Event[Any]) -> None:
+    """Publish the event to its topic under the app's prefix, keyed by its incident."""
+    topic = settings.kafka_topic_prefix + str(event.data.topic)
+    await harness.publish_raw(
+        settings.kafka_bootstrap_servers, topic, event.subject, event.to_json()
+    )
+
+
+def sla_reader(settings: SlaSettings) -> harness.EventReader:
+    """A reader of the app's own `sla` topic, from its start."""
+    topic = f"{settings.kafka_topic_prefix}sla"
+    return harness.EventReader(settings.kafka_bootstrap_servers, [topic])
 
 
 def sla_fact(

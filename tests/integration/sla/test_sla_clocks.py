@@ -6,7 +6,6 @@ from uuid import uuid4
 
 import harness
 import pytest
-from incident_devstack.pytest_plugin import Infra
 from incident_events import new_event
 from incident_events.routing import IncidentAssigned
 from incident_events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
@@ -17,9 +16,11 @@ from integration.sla.support import (
     T0,
     first_reply,
     policy_body,
+    publish,
     reported,
     resolved,
     sla_fact,
+    sla_reader,
     wait_for_all,
 )
 from sla.app import create_app
@@ -31,20 +32,19 @@ FIRST, RESOLUTION = SlaMetric.FIRST_RESPONSE, SlaMetric.RESOLUTION
 
 
 async def test_clocks_start_then_warn_then_breach(
-    infra: Infra, settings: SlaSettings, kind: str
+    settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
     app = create_app(settings, clock)
     timer: ClockTimer = app.state.timer
-    bootstrap = infra.kafka_bootstrap_servers
     async with (
         harness.running_app(app) as client,
-        harness.EventReader(bootstrap, ["sla"]) as reader,
+        sla_reader(settings) as reader,
     ):
         assert (
-            await client.put("/v1/policies/premium", json=policy_body(kind), headers=AUTH)
+            await client.put("/v1/policies/premium", json=policy_body(), headers=AUTH)
         ).status_code == 201
-        await harness.publish_event(bootstrap, reported(incident_id, kind))
+        await publish(settings, reported(incident_id))
 
         started = await wait_for_all(
             reader,
@@ -82,28 +82,27 @@ async def test_clocks_start_then_warn_then_breach(
 
 
 async def test_first_reply_meets_the_clock_and_nothing_breaches_later(
-    infra: Infra, settings: SlaSettings, kind: str
+    settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
     app = create_app(settings, clock)
     timer: ClockTimer = app.state.timer
-    bootstrap = infra.kafka_bootstrap_servers
     async with (
         harness.running_app(app) as client,
-        harness.EventReader(bootstrap, ["sla"]) as reader,
+        sla_reader(settings) as reader,
     ):
-        await client.put("/v1/policies/premium", json=policy_body(kind), headers=AUTH)
-        await harness.publish_event(bootstrap, reported(incident_id, kind))
+        await client.put("/v1/policies/premium", json=policy_body(), headers=AUTH)
+        await publish(settings, reported(incident_id))
         await reader.wait_for(sla_fact(incident_id, SlaClockStarted, RESOLUTION))
 
         replied_at = clock.advance(timedelta(minutes=10))
-        await harness.publish_event(bootstrap, first_reply(incident_id, at=replied_at))
+        await publish(settings, first_reply(incident_id, at=replied_at))
         met = (await reader.wait_for(sla_fact(incident_id, SlaMet, FIRST))).data
         assert isinstance(met, SlaMet) and met.met_at == replied_at
 
         await timer.fire_due_clocks(now=clock.advance(timedelta(hours=2)))  # past first due
         resolved_at = clock.now()
-        await harness.publish_event(bootstrap, resolved(incident_id, at=resolved_at))
+        await publish(settings, resolved(incident_id, at=resolved_at))
         # Same key, same partition: anything fired before the resolution was read before it.
         await reader.wait_for(sla_fact(incident_id, SlaMet, RESOLUTION))
         assert not any(sla_fact(incident_id, SlaBreached)(e) for e in reader.seen)
@@ -119,15 +118,14 @@ async def test_first_reply_meets_the_clock_and_nothing_breaches_later(
 
 
 async def test_a_restarted_service_fires_overdue_clocks_at_once(
-    infra: Infra, settings: SlaSettings, kind: str
+    settings: SlaSettings,
 ) -> None:
     incident_id = f"inc-{uuid4()}"
-    bootstrap = infra.kafka_bootstrap_servers
-    async with harness.EventReader(bootstrap, ["sla"]) as reader:
+    async with sla_reader(settings) as reader:
         first = create_app(settings, FrozenClock(T0))
         async with harness.running_app(first) as client:
-            await client.put("/v1/policies/premium", json=policy_body(kind), headers=AUTH)
-            await harness.publish_event(bootstrap, reported(incident_id, kind))
+            await client.put("/v1/policies/premium", json=policy_body(), headers=AUTH)
+            await publish(settings, reported(incident_id))
             await reader.wait_for(sla_fact(incident_id, SlaClockStarted, RESOLUTION))
 
         # A second instance on the same database, two hours later: nobody calls the timer,
@@ -142,24 +140,21 @@ async def test_a_restarted_service_fires_overdue_clocks_at_once(
 
 
 async def test_a_redelivered_report_starts_one_set_of_clocks(
-    infra: Infra, settings: SlaSettings, kind: str
+    settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
-    bootstrap = infra.kafka_bootstrap_servers
     app = create_app(settings, clock)
     async with (
         harness.running_app(app) as client,
-        harness.EventReader(bootstrap, ["sla"]) as reader,
+        sla_reader(settings) as reader,
     ):
-        await client.put("/v1/policies/premium", json=policy_body(kind), headers=AUTH)
-        report = reported(incident_id, kind)
-        await harness.publish_event(bootstrap, report)
-        await harness.publish_event(bootstrap, report)  # the same event id again
-        await harness.publish_event(bootstrap, reported(incident_id, kind))  # a new id, same facts
+        await client.put("/v1/policies/premium", json=policy_body(), headers=AUTH)
+        report = reported(incident_id)
+        await publish(settings, report)
+        await publish(settings, report)  # the same event id again
+        await publish(settings, reported(incident_id))  # a new id, same facts
         # A later fact of the same incident: once its effect is seen, the repeats were handled.
-        await harness.publish_event(
-            bootstrap, first_reply(incident_id, at=T0 + timedelta(minutes=5))
-        )
+        await publish(settings, first_reply(incident_id, at=T0 + timedelta(minutes=5)))
         await reader.wait_for(sla_fact(incident_id, SlaMet, FIRST))
 
         started = [e for e in reader.seen if sla_fact(incident_id, SlaClockStarted)(e)]
@@ -168,16 +163,14 @@ async def test_a_redelivered_report_starts_one_set_of_clocks(
         assert len(answer["clocks"]) == 2
 
 
-async def test_an_assignment_records_the_assignee(infra: Infra, settings: SlaSettings) -> None:
+async def test_an_assignment_records_the_assignee(settings: SlaSettings) -> None:
     incident_id = f"inc-{uuid4()}"
     app = create_app(settings, FrozenClock(T0))
     assigned = IncidentAssigned(
         incident_id=incident_id, agent_id="agent-7", reason="skills match", assigned_at=T0
     )
     async with harness.running_app(app) as client:
-        await harness.publish_event(
-            infra.kafka_bootstrap_servers, new_event(assigned, source="/router", now=T0)
-        )
+        await publish(settings, new_event(assigned, source="/router", now=T0))
 
         async def assignee() -> object:
             answer = await client.get(f"/v1/incidents/{incident_id}/sla", headers=AUTH)

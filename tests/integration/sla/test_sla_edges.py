@@ -7,9 +7,8 @@ from uuid import uuid4
 
 import harness
 import pytest
-from incident_devstack.pytest_plugin import Infra
 from incident_kit.clock import FrozenClock
-from integration.sla.support import AUTH, T0, policy_body, reported
+from integration.sla.support import AUTH, KIND, T0, policy_body, reported
 from sla.app import create_app
 from sla.config import SlaSettings
 
@@ -17,9 +16,9 @@ pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 
 
-async def test_policies_are_created_replaced_and_listed(settings: SlaSettings, kind: str) -> None:
+async def test_policies_are_created_replaced_and_listed(settings: SlaSettings) -> None:
     async with harness.running_app(create_app(settings, FrozenClock(T0))) as client:
-        created = await client.put("/v1/policies/gold", json=policy_body(kind), headers=AUTH)
+        created = await client.put("/v1/policies/gold", json=policy_body(), headers=AUTH)
         assert created.status_code == 201
         assert created.json()["targets"] == {
             "first_response": 3600,
@@ -27,13 +26,12 @@ async def test_policies_are_created_replaced_and_listed(settings: SlaSettings, k
             "resolution": 8 * 3600,
         }
         changed = policy_body(
-            kind,
             priority=1,
             targets={"first_response": 600, "resolution": "P1D", "update_interval": "PT4H"},
         )
         replaced = await client.put("/v1/policies/gold", json=changed, headers=AUTH)
         assert replaced.status_code == 200
-        await client.put("/v1/policies/basic", json=policy_body(kind, priority=50), headers=AUTH)
+        await client.put("/v1/policies/basic", json=policy_body(priority=50), headers=AUTH)
 
         got = (await client.get("/v1/policies/gold", headers=AUTH)).json()
         assert got["priority"] == 1 and got["policy_id"] == "gold"
@@ -42,7 +40,7 @@ async def test_policies_are_created_replaced_and_listed(settings: SlaSettings, k
             "update_interval": 14400,
             "resolution": 86400,
         }
-        assert got["match"] == {"tiers": ["premium"], "severities": [], "kinds": [kind]}
+        assert got["match"] == {"tiers": ["premium"], "severities": [], "kinds": [KIND]}
         listed = (await client.get("/v1/policies", headers=AUTH)).json()
         assert [p["policy_id"] for p in listed] == ["gold", "basic"]  # in matching order
 
@@ -51,11 +49,11 @@ async def test_policies_are_created_replaced_and_listed(settings: SlaSettings, k
     ("body", "field"),
     [
         (
-            policy_body("k", targets={"first_response": "soon", "resolution": "PT8H"}),
+            policy_body(targets={"first_response": "soon", "resolution": "PT8H"}),
             "body.targets.first_response",
         ),
-        (policy_body("k", warn_at_percent=[150]), "body.warn_at_percent.0"),
-        (policy_body("k", calendar="mars"), "body.calendar"),
+        (policy_body(warn_at_percent=[150]), "body.warn_at_percent.0"),
+        (policy_body(calendar="mars"), "body.calendar"),
         ({"name": "No targets", "priority": 1}, "body.targets"),
     ],
 )
@@ -80,29 +78,33 @@ async def test_unknown_ids_are_404_and_a_missing_key_401(settings: SlaSettings) 
             refused = await client.get("/v1/policies", headers=headers)
             assert refused.status_code == 401
             assert refused.headers["content-type"] == PROBLEM
-        bad_id = await client.put("/v1/policies/no%20spaces", json=policy_body("k"), headers=AUTH)
+        bad_id = await client.put("/v1/policies/no%20spaces", json=policy_body(), headers=AUTH)
         assert bad_id.status_code == 422
         assert "path.policy_id" in [error["field"] for error in bad_id.json()["errors"]]
 
 
 async def test_garbage_and_unknown_versions_go_to_the_dead_letter_topic(
-    infra: Infra, settings: SlaSettings, kind: str
+    settings: SlaSettings,
 ) -> None:
-    bootstrap = infra.kafka_bootstrap_servers
-    garbage_key, unknown_key = f"garbage-{uuid4()}", f"inc-{uuid4()}"
-    future = json.loads(reported(unknown_key, kind).to_json()) | {"type": "incident.reported.v9"}
+    bootstrap, topic = settings.kafka_bootstrap_servers, f"{settings.kafka_topic_prefix}incidents"
+    garbage = b"{not json"
+    future = json.dumps(
+        json.loads(reported("inc-1").to_json()) | {"type": "incident.reported.v9"}
+    ).encode()
     async with harness.running_app(create_app(settings, FrozenClock(T0))):
-        await harness.publish_raw(
-            bootstrap, "incidents", garbage_key, b"{not json " + garbage_key.encode()
-        )
-        await harness.publish_raw(bootstrap, "incidents", unknown_key, json.dumps(future).encode())
+        await harness.publish_raw(bootstrap, topic, "garbage", garbage)
+        await harness.publish_raw(bootstrap, topic, "inc-1", future)
 
-        # Other services also dead-letter what they cannot read; the unique keys find ours.
-        for key, reason in ((garbage_key, ""), (unknown_key, "incident.reported.v9")):
-            record = await harness.read_raw(bootstrap, "incidents.dlq", keyed(key))
+        # The two keys may land on different partitions of the DLQ: find each by its key.
+        for key, body, reason in (
+            ("garbage", garbage, "EventParseError"),
+            ("inc-1", future, "incident.reported.v9"),
+        ):
+            record = await harness.read_raw(bootstrap, f"{topic}.dlq", keyed(key))
             headers = harness.headers_of(record)
-            assert headers["dlq-reason"] and reason in headers["dlq-reason"]
-            assert headers["dlq-original-topic"] == "incidents"
+            assert record.value == body
+            assert reason in headers["dlq-reason"]
+            assert headers["dlq-original-topic"] == topic
 
 
 def keyed(key: str) -> Callable[[Any], bool]:

@@ -4,6 +4,7 @@ Every payload class names its CloudEvents `type` and its topic; defining the cla
 it, so `parse_event` can turn any message on any topic into the right typed model.
 """
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -80,6 +81,12 @@ def registered_types() -> Mapping[str, type[EventData]]:
     return dict(_REGISTRY)
 
 
+@functools.cache
+def event_class_of(data_class: type[D]) -> type[Event[D]]:
+    """The envelope class typed for one payload class; built once (parametrizing is slow)."""
+    return Event[data_class]  # type: ignore[valid-type]
+
+
 def new_event(
     data: D,
     *,
@@ -91,8 +98,7 @@ def new_event(
     event_id: UUID | None = None,
 ) -> Event[D]:
     """Wrap a payload in an envelope; the subject is always the incident id."""
-    event_class: type[Event[D]] = Event[type(data)]  # type: ignore[misc,assignment]
-    return event_class(
+    return event_class_of(type(data))(
         id=event_id or uuid4(),
         source=source,
         type=data.event_type,

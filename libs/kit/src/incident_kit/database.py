@@ -23,7 +23,11 @@ def service_metadata(schema: str) -> MetaData:
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+    # Pre-ping costs a round trip per checkout but spares a request the error of a connection
+    # PostgreSQL dropped (restart, idle timeout); bursts may borrow past the pool's size.
+    return create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -47,6 +48,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._topic_prefix = topic_prefix
+        self._gauge_refreshed_at = 0.0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -108,5 +110,10 @@ class OutboxRelay:
                 await wait_for_wakeup(asyncio.Event(), self._poll_seconds)
 
     async def _refresh_pending_gauge(self) -> None:
+        """Count what waits, at most once per poll interval (a count per wakeup costs too much)."""
+        moment = time.monotonic()
+        if moment - self._gauge_refreshed_at < self._poll_seconds:
+            return
+        self._gauge_refreshed_at = moment
         async with self._sessions() as session:
             self._metrics.outbox_pending.set(await count_unpublished(session, self._table))
