@@ -29,6 +29,7 @@ logs:
 	$(PY) -m incident_devstack logs
 
 test: install           ## every test, on a real Kafka and PostgreSQL started as needed
+	tools/system-packages.sh
 	$(PY) -m pytest
 
 test-unit: install
@@ -43,8 +44,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+BENCH_COUNT ?= 1000
+BENCH_RATE ?= 25
+
 bench: install          ## load against the running stack (`make up` first); results in bench/results/
-	$(PY) -m bench
+	$(PY) -m bench --count $(BENCH_COUNT) --rate $(BENCH_RATE)
 
 schemas: install        ## refresh the committed JSON Schemas (refuses breaking changes)
 	$(PY) -m incident_events.schemas export libs/events/schemas

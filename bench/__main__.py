@@ -63,7 +63,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, object]:
         env, count=arguments.count, rate=arguments.rate, agents=arguments.agents
     )
     return {
-        "command": "make bench " + " ".join(sys.argv[1:]),
+        "command": f"make bench BENCH_COUNT={arguments.count} BENCH_RATE={arguments.rate:g}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "parameters": {"count": arguments.count, "rate_per_second": arguments.rate},
@@ -76,8 +76,8 @@ async def run(arguments: argparse.Namespace) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--count", type=int, default=int(os.environ.get("BENCH_COUNT", 1000)))
-    parser.add_argument("--rate", type=float, default=float(os.environ.get("BENCH_RATE", 100)))
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=25)
     parser.add_argument("--agents", type=int, default=20)
     arguments = parser.parse_args()
     result = asyncio.run(run(arguments))
