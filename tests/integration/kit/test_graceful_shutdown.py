@@ -1,0 +1,92 @@
+"""Graceful shutdown on the real broker: a service told to stop while a handler is running lets
+that handler finish and commits its offset, so the next instance does not handle it again."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from harness import eventually, publish_raw, running_app
+from incident_devstack.pytest_plugin import Infra
+from incident_events import Event, EventData, Topic, new_event
+from incident_events.incidents import IncidentReopened
+from incident_kit.clock import FrozenClock
+from incident_kit.consumer import subscribe
+from incident_kit.database import service_metadata
+from incident_kit.outbox import outbox_table
+from incident_kit.service import Runtime, build_app, build_runtime
+from incident_kit.settings import ServiceSettings
+from sqlalchemy import text
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+metadata = service_metadata("kitstop")
+outbox = outbox_table(metadata)
+
+
+def reopened(incident_id: str) -> Event[IncidentReopened]:
+    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
+    return new_event(data, source="/kitdemo", now=T0)
+
+
+class SlowHandler:
+    """Records each event it handles; while `gate` is closed it holds the message in flight."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def __call__(self, event: Event[EventData]) -> None:
+        self.started.append(event.subject)
+        await self.gate.wait()
+        self.finished.append(event.subject)
+
+
+def service(settings: ServiceSettings, handler: SlowHandler) -> Runtime:
+    runtime = build_runtime("kitstop", settings, FrozenClock(T0), outbox=outbox)
+    subscribe(runtime, Topic.INCIDENTS, handler, description="a slow handler")
+    return runtime
+
+
+async def test_stop_lets_the_in_flight_message_finish_and_commits_it(
+    infra: Infra, fresh_database_url: str
+) -> None:
+    prefix = f"kit-{uuid4().hex[:8]}-"
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        database_url=fresh_database_url,
+        kafka_topic_prefix=prefix,
+    )
+    servers, topic = infra.kafka_bootstrap_servers, f"{prefix}incidents"
+    in_flight, after_restart = reopened(f"slow-{uuid4()}"), reopened(f"next-{uuid4()}")
+
+    first = SlowHandler()
+    runtime = service(settings, first)
+    async with runtime.engine.begin() as connection:
+        await connection.execute(text("CREATE SCHEMA kitstop"))
+        await connection.run_sync(metadata.create_all)
+    lifespan = contextlib.AsyncExitStack()
+    await lifespan.enter_async_context(
+        running_app(build_app(runtime, title="k", description="", routers=[]))
+    )
+    await publish_raw(servers, topic, in_flight.subject, in_flight.to_json())
+    await eventually(lambda: in_flight.subject in first.started)
+
+    stopping = asyncio.create_task(lifespan.aclose())
+    (subscriber,) = runtime.broker.subscribers
+    await eventually(lambda: not subscriber.running)  # the stop has begun, and waits
+    assert not stopping.done()
+    first.gate.set()
+    await stopping
+    assert first.finished == [in_flight.subject]  # finished, not cancelled
+
+    second = SlowHandler()
+    second.gate.set()
+    async with running_app(
+        build_app(service(settings, second), title="k", description="", routers=[])
+    ):
+        await publish_raw(servers, topic, after_restart.subject, after_restart.to_json())
+        await eventually(lambda: after_restart.subject in second.finished)
+    assert second.finished == [after_restart.subject]  # the finished one was committed
