@@ -31,15 +31,20 @@ async def post_to_assigned(
         try:
             await _wait_for_assignment(consumer)
             posted: dict[str, float] = {}
-            waiting = asyncio.create_task(_collect(consumer, posted, count))
+            errors: list[str] = []
+            all_posted = asyncio.Event()
+            waiting = asyncio.create_task(_collect(consumer, posted, all_posted))
             started = time.perf_counter()
-            await _post_all(client, env["INTAKE_URL"], skill, posted, count, rate)
+            await _post_all(client, env["INTAKE_URL"], skill, posted, errors, count, rate)
+            all_posted.set()
             latencies = await asyncio.wait_for(waiting, timeout=300)
-            return summarize(latencies, time.perf_counter() - started) | {"errors": 0}
+            elapsed = time.perf_counter() - started
+            if errors:
+                print(f"{len(errors)} POSTs failed, the first: {errors[0]}")
+            return summarize(latencies, elapsed) | {"errors": len(errors)}
         finally:
             await consumer.stop()
-            for index in range(agents):
-                await client.delete(f"{env['ROUTER_URL']}/v1/agents/bench-{run}-{index}")
+            await _sign_off(client, env["ROUTER_URL"], run, skill, agents)
 
 
 async def _create_agents(
@@ -48,16 +53,31 @@ async def _create_agents(
     for index in range(agents):
         response = await client.put(
             f"{router}/v1/agents/bench-{run}-{index}",
-            json={
-                "name": f"Bench agent {index}",
-                "skills": {skill: 3},
-                "languages": ["en"],
-                "tier": 3,
-                "capacity": 100,
-                "presence": "online",
-            },
+            json=_agent(index, skill, "online"),
         )
         response.raise_for_status()
+
+
+def _agent(index: int, skill: str, presence: str) -> dict[str, object]:
+    return {
+        "name": f"Bench agent {index}",
+        "skills": {skill: 3},
+        "languages": ["en"],
+        "tier": 3,
+        "capacity": 100,
+        "presence": presence,
+    }
+
+
+async def _sign_off(
+    client: httpx.AsyncClient, router: str, run: str, skill: str, agents: int
+) -> None:
+    """Take the run's agents offline. Deleting them would re-route every incident they hold,
+    a storm of reassignments that would still be loading the stack when the next run starts."""
+    for index in range(agents):
+        await client.put(
+            f"{router}/v1/agents/bench-{run}-{index}", json=_agent(index, skill, "offline")
+        )
 
 
 async def _wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
@@ -71,38 +91,53 @@ async def _post_all(
     intake: str,
     skill: str,
     posted: dict[str, float],
+    errors: list[str],
     count: int,
     rate: float,
 ) -> None:
     started = time.perf_counter()
     requests = []
     for index in range(count):
-        requests.append(asyncio.create_task(_post_one(client, intake, skill, posted)))
+        requests.append(asyncio.create_task(_post_one(client, intake, skill, posted, errors)))
         await _pace(started, index + 1, rate)
     await asyncio.gather(*requests)
 
 
 async def _post_one(
-    client: httpx.AsyncClient, intake: str, skill: str, posted: dict[str, float]
+    client: httpx.AsyncClient,
+    intake: str,
+    skill: str,
+    posted: dict[str, float],
+    errors: list[str],
 ) -> None:
+    """POST one incident; a failed request is counted, not waited for."""
     sent_at = time.perf_counter()
-    response = await client.post(
-        f"{intake}/v1/incidents",
-        json={
-            "title": "Bench incident",
-            "severity": "medium",
-            "required_skills": [skill],
-            "customer": {"email": "bench@example.com", "language": "en"},
-        },
-    )
-    response.raise_for_status()
+    try:
+        response = await client.post(
+            f"{intake}/v1/incidents",
+            json={
+                "title": "Bench incident",
+                "severity": "medium",
+                "required_skills": [skill],
+                "customer": {"email": "bench@example.com", "language": "en"},
+            },
+        )
+    except httpx.HTTPError as error:
+        errors.append(f"{type(error).__name__}: {error}")
+        return
+    if response.status_code != 201:
+        errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+        return
     posted[response.json()["incident_id"]] = sent_at
 
 
-async def _collect(consumer: AIOKafkaConsumer, posted: dict[str, float], count: int) -> list[float]:
+async def _collect(
+    consumer: AIOKafkaConsumer, posted: dict[str, float], all_posted: asyncio.Event
+) -> list[float]:
+    """Time every posted incident until its assignment; done once all are posted and seen."""
     latencies: dict[str, float] = {}
     early: dict[str, float] = {}  # assigned before the POST's response told us the id
-    while len(latencies) < count:
+    while not all_posted.is_set() or len(latencies) < len(posted):
         batches = await consumer.getmany(timeout_ms=500)
         now = time.perf_counter()
         for records in batches.values():
