@@ -65,6 +65,8 @@ COUNTERS_AND_GAUGES = {
     "http_requests_total",
     "outbox_events_published_total",
     "outbox_pending_events",
+    "outbox_relay_leader",
+    "outbox_events_pruned_total",
     "events_handled_total",
     "dead_letters_total",
     # FastStream's KafkaPrometheusMiddleware (faststream/prometheus/container.py)
@@ -237,6 +239,7 @@ def test_alert_rules_cover_the_platform_and_carry_runbooks() -> None:
         "IncidentDeadLettersIncreasing",
         "IncidentOutboxBacklogGrowing",
         "IncidentOutboxPublishLagHigh",
+        "IncidentOutboxNoRelayLeader",
         "IncidentConsumerExceptions",
         "IncidentHTTPErrorRatioHigh",
         "IncidentHTTPLatencyP99High",

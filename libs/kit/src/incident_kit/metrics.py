@@ -44,6 +44,16 @@ class ServiceMetrics:
             "Events committed but not yet published",
             registry=registry,
         )
+        self.outbox_relay_leader = Gauge(
+            "outbox_relay_leader",
+            "1 while this replica's relay holds the outbox lock and publishes; 0 on standby",
+            registry=registry,
+        )
+        self.outbox_pruned = Counter(
+            "outbox_events_pruned_total",
+            "Published events deleted from the outbox after the retention",
+            registry=registry,
+        )
         self.events_handled = Counter(
             "events_handled_total",
             "Events consumed, by type and outcome",

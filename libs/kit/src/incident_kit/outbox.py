@@ -3,7 +3,8 @@ and `OutboxRelay` publishes them with an idempotent producer.
 
 The relay wakes on PostgreSQL NOTIFY (sent by the committing transaction) and also polls, so a
 lost notification only delays an event, never loses it. Rows are claimed with
-FOR UPDATE SKIP LOCKED so several replicas can share the work.
+FOR UPDATE SKIP LOCKED, and only the relay holding the outbox's advisory lock publishes
+(`incident_kit.relay`), so the events of one incident leave in commit order.
 """
 
 import asyncio
@@ -22,8 +23,10 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    delete,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -95,6 +98,24 @@ async def mark_published(
     session: AsyncSession, table: Table, *, ids: Sequence[int], now: datetime
 ) -> None:
     await session.execute(update(table).where(table.c.id.in_(ids)).values(published_at=now))
+
+
+async def prune_published(session: AsyncSession, table: Table, *, created_before: datetime) -> int:
+    """Delete the run of published events at the head of the outbox created before the cutoff.
+
+    Ids grow with commit order, so the old published rows are the head of the primary key: the
+    first row that is unpublished or young bounds the delete, and no scan goes past it.
+    """
+    boundary = (
+        select(table.c.id)
+        .where(or_(table.c.published_at.is_(None), table.c.created_at >= created_before))
+        .order_by(table.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    last = select(func.max(table.c.id) + 1).scalar_subquery()
+    result = await session.execute(delete(table).where(table.c.id < func.coalesce(boundary, last)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def count_unpublished(session: AsyncSession, table: Table) -> int:

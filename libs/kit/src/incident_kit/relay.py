@@ -1,9 +1,17 @@
-"""The outbox relay: publishes committed outbox rows to Kafka, in order, idempotently."""
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, idempotently.
+
+Replicas of a service share one outbox, and the events of an incident must leave in commit
+order, so only one relay publishes at a time: it holds a PostgreSQL advisory lock on its own
+connection (the one it LISTENs on). The others wait for that lock and take over when the
+holder's connection ends, whether it stopped or died. The leader also prunes published rows
+older than the retention.
+"""
 
 import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -18,6 +26,7 @@ from incident_kit.outbox import (
     count_unpublished,
     mark_published,
     notify_channel,
+    prune_published,
     wait_for_wakeup,
 )
 
@@ -36,6 +45,7 @@ class OutboxRelay:
         clock: Clock,
         metrics: ServiceMetrics,
         poll_seconds: float,
+        retention: timedelta = timedelta(hours=24),
         batch_size: int = 500,
         topic_prefix: str = "",
     ) -> None:
@@ -46,15 +56,17 @@ class OutboxRelay:
         self._clock = clock
         self._metrics = metrics
         self._poll_seconds = poll_seconds
+        self._retention = retention
         self._batch_size = batch_size
         self._topic_prefix = topic_prefix
-        self._gauge_refreshed_at = 0.0
+        self._lock_name = f"{table.schema}.{table.name} relay"
+        self._housekept_at = 0.0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._connection: asyncpg.Connection | None = None
+        self.leading = False
 
     async def start(self) -> None:
-        await self._listen()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -62,8 +74,7 @@ class OutboxRelay:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._listener:
-            await self._listener.close()
+        await self._step_down()
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many events went out."""
@@ -88,32 +99,58 @@ class OutboxRelay:
             self._metrics.outbox_lag.observe(max((now - created_at).total_seconds(), 0))
         return len(rows)
 
-    async def _listen(self) -> None:
-        try:
-            self._listener = await asyncpg.connect(self._dsn)
-            channel = notify_channel(str(self._table.schema))
-            await self._listener.add_listener(channel, lambda *_: self._wakeup.set())
-        except (OSError, asyncpg.PostgresError) as error:
-            log.warning("outbox LISTEN unavailable, polling only: %s", error)
+    async def prune(self) -> int:
+        """Delete published events older than the retention; returns how many went."""
+        async with self._sessions.begin() as session:
+            cutoff = self._clock.now() - self._retention
+            pruned = await prune_published(session, self._table, created_before=cutoff)
+        self._metrics.outbox_pruned.inc(pruned)
+        return pruned
 
     async def _run(self) -> None:
         while True:
             try:
-                published = await self.publish_pending()
-                if published < self._batch_size:
-                    await self._refresh_pending_gauge()
-                    await wait_for_wakeup(self._wakeup, self._poll_seconds)
+                await self._take_the_lead()
+                await self._publish_while_leading()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying after the poll interval")
-                await wait_for_wakeup(asyncio.Event(), self._poll_seconds)
+            await self._step_down()
+            await wait_for_wakeup(asyncio.Event(), self._poll_seconds)
 
-    async def _refresh_pending_gauge(self) -> None:
-        """Count what waits, at most once per poll interval (a count per wakeup costs too much)."""
+    async def _take_the_lead(self) -> None:
+        """Wait, on a connection of our own, until no other replica holds the relay's lock."""
+        self._connection = connection = await asyncpg.connect(self._dsn)
+        await connection.execute("SELECT pg_advisory_lock(hashtext($1))", self._lock_name)
+        channel = notify_channel(str(self._table.schema))
+        await connection.add_listener(channel, lambda *_: self._wakeup.set())
+        self.leading = True
+        self._metrics.outbox_relay_leader.set(1)
+        log.info("outbox relay leads for %s", self._table.schema)
+
+    async def _publish_while_leading(self) -> None:
+        while self._connection is not None and not self._connection.is_closed():
+            published = await self.publish_pending()
+            if published < self._batch_size:
+                await self._housekeep()
+                await wait_for_wakeup(self._wakeup, self._poll_seconds)
+        raise ConnectionError("the relay's connection closed, and with it the lead")
+
+    async def _step_down(self) -> None:
+        self.leading = False
+        self._metrics.outbox_relay_leader.set(0)
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            # Closing ends the session, which releases the lock for the next replica.
+            await connection.close(timeout=5)
+
+    async def _housekeep(self) -> None:
+        """Count what waits and prune what is old, at most once per poll interval."""
         moment = time.monotonic()
-        if moment - self._gauge_refreshed_at < self._poll_seconds:
+        if moment - self._housekept_at < self._poll_seconds:
             return
-        self._gauge_refreshed_at = moment
+        self._housekept_at = moment
         async with self._sessions() as session:
             self._metrics.outbox_pending.set(await count_unpublished(session, self._table))
+        await self.prune()

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -75,6 +76,7 @@ def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox:
         clock=clock,
         metrics=metrics,
         poll_seconds=settings.outbox_poll_seconds,
+        retention=timedelta(hours=settings.outbox_retention_hours),
         topic_prefix=settings.kafka_topic_prefix,
     )
     return Runtime(name, settings, clock, metrics, engine, sessions, broker, producer, relay)

@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     handler_retries: int = Field(default=3, ge=0, le=20)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_retention_hours: float = Field(
+        default=24, gt=0, description="How long published events stay in the outbox table."
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
     @property

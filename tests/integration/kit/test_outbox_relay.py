@@ -1,0 +1,157 @@
+"""The outbox relay with replicas, on the real broker and database: one relay publishes while
+the others stand by, a standby takes over when the leader stops, and old published rows are
+pruned without touching what is unpublished or young."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from harness import EventReader, eventually
+from incident_devstack.pytest_plugin import Infra
+from incident_events import Event, new_event
+from incident_events.incidents import IncidentReopened
+from incident_kit.clock import FrozenClock
+from incident_kit.database import create_engine, create_session_factory, service_metadata
+from incident_kit.metrics import ServiceMetrics
+from incident_kit.outbox import add_events, mark_published, outbox_table
+from incident_kit.relay import OutboxRelay
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+metadata = service_metadata("kitrelay")
+outbox = outbox_table(metadata)
+
+
+def reopened(incident_id: str) -> Event[IncidentReopened]:
+    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
+    return new_event(data, source="/kitrelay", now=T0)
+
+
+@pytest.fixture
+async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(fresh_database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE SCHEMA kitrelay"))
+        await connection.run_sync(metadata.create_all)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap_servers, enable_idempotence=True
+    )
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+def relay(
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    database_url: str,
+    prefix: str = "",
+) -> tuple[OutboxRelay, ServiceMetrics]:
+    metrics = ServiceMetrics(CollectorRegistry(), "kitrelay")
+    relay = OutboxRelay(
+        session_factory=sessions,
+        table=outbox,
+        producer=producer,
+        database_url=database_url,
+        clock=FrozenClock(T0),
+        metrics=metrics,
+        poll_seconds=0.2,
+        retention=timedelta(hours=1),
+        topic_prefix=prefix,
+    )
+    return relay, metrics
+
+
+def published(metrics: ServiceMetrics) -> float:
+    return (
+        metrics.registry.get_sample_value("outbox_events_published_total", {"topic": "incidents"})
+        or 0.0
+    )
+
+
+async def test_one_replica_publishes_and_a_standby_takes_over(
+    infra: Infra,
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+) -> None:
+    prefix = f"relay-{uuid4().hex[:8]}-"
+    first, first_metrics = relay(sessions, producer, fresh_database_url, prefix)
+    second, second_metrics = relay(sessions, producer, fresh_database_url, prefix)
+    before, after = reopened(f"before-{uuid4()}"), reopened(f"after-{uuid4()}")
+    async with EventReader(infra.kafka_bootstrap_servers, [f"{prefix}incidents"]) as reader:
+        await first.start()
+        await eventually(lambda: first.leading)
+        await second.start()
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [before])
+        await reader.wait_for(lambda e: e.id == before.id)
+        # Counted once the relay's transaction commits, a moment after the broker has it.
+        await eventually(lambda: published(first_metrics) == 1)
+        assert published(second_metrics) == 0
+        assert not second.leading
+        assert first_metrics.registry.get_sample_value("outbox_relay_leader") == 1
+        assert second_metrics.registry.get_sample_value("outbox_relay_leader") == 0
+
+        await first.stop()
+        await eventually(lambda: second.leading)
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [after])
+        await reader.wait_for(lambda e: e.id == after.id)
+        await eventually(lambda: published(second_metrics) == 1)
+        await second.stop()
+
+    assert (published(first_metrics), published(second_metrics)) == (1, 1)
+    assert [e.id for e in reader.seen] == [before.id, after.id]  # each once, in commit order
+
+
+async def test_prune_deletes_old_published_events_up_to_the_first_pending_one(
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+) -> None:
+    pruner, metrics = relay(sessions, producer, fresh_database_url)  # retention: 1 hour
+    old, young = T0 - timedelta(hours=2), T0 - timedelta(minutes=5)
+    # In commit order: two old published, an old pending, an old published, a young published.
+    ages = {"a": old, "b": old, "pending": old, "d": old, "young": young}
+    for name, created_at in ages.items():
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened(name)])
+            await session.execute(
+                update(outbox).where(outbox.c.message_key == name).values(created_at=created_at)
+            )
+    await set_published(sessions, ["a", "b", "d", "young"])
+
+    assert await pruner.prune() == 2
+    assert await keys_left(sessions) == ["pending", "d", "young"]
+
+    await set_published(sessions, ["pending"])
+    assert await pruner.prune() == 2
+    assert await keys_left(sessions) == ["young"]
+    assert await pruner.prune() == 0
+    assert metrics.registry.get_sample_value("outbox_events_pruned_total") == 4
+
+
+async def set_published(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> None:
+    async with sessions.begin() as session:
+        ids = (
+            await session.scalars(select(outbox.c.id).where(outbox.c.message_key.in_(keys)))
+        ).all()
+        await mark_published(session, outbox, ids=ids, now=T0)
+
+
+async def keys_left(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        query = select(outbox.c.message_key).order_by(outbox.c.id)
+        return list((await session.scalars(query)).all())
