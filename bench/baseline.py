@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from incident_devstack.topics import delete_topics
 
 from bench.stats import summarize
 
@@ -26,6 +27,7 @@ async def raw_round_trip(bootstrap: str, *, count: int, rate: float) -> dict[str
     await consumer.start()
     await producer.start()
     try:
+        await wait_for_assignment(consumer)
         sent: dict[bytes, float] = {}
         receiving = asyncio.create_task(_receive(consumer, sent, count))
         started = time.perf_counter()
@@ -33,12 +35,19 @@ async def raw_round_trip(bootstrap: str, *, count: int, rate: float) -> dict[str
             key = str(index).encode()
             sent[key] = time.perf_counter()
             await producer.send(topic, key=key, value=b"x" * 600)
-            await _pace(started, index + 1, rate)
+            await pace(started, index + 1, rate)
         latencies = await asyncio.wait_for(receiving, timeout=120)
         return summarize(latencies, time.perf_counter() - started)
     finally:
         await producer.stop()
         await consumer.stop()
+        await asyncio.to_thread(delete_topics, bootstrap, topic)
+
+
+async def wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
+    """Let the consumer get its partitions before the clock starts."""
+    while not consumer.assignment():
+        await consumer.getmany(timeout_ms=200)
 
 
 async def _receive(consumer: AIOKafkaConsumer, sent: dict[bytes, float], count: int) -> list[float]:
@@ -51,7 +60,7 @@ async def _receive(consumer: AIOKafkaConsumer, sent: dict[bytes, float], count: 
     return latencies
 
 
-async def _pace(started: float, done: int, rate: float) -> None:
+async def pace(started: float, done: int, rate: float) -> None:
     """Keep a fixed send rate: wait until the next message is due (open-loop load)."""
     due = started + done / rate
     delay = due - time.perf_counter()

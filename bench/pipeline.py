@@ -9,7 +9,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from incident_events import EventParseError, parse_event
 
-from bench.baseline import _pace
+from bench.baseline import pace, wait_for_assignment
 from bench.stats import summarize
 
 
@@ -29,7 +29,7 @@ async def post_to_assigned(
         )
         await consumer.start()
         try:
-            await _wait_for_assignment(consumer)
+            await wait_for_assignment(consumer)
             posted: dict[str, float] = {}
             errors: list[str] = []
             all_posted = asyncio.Event()
@@ -80,12 +80,6 @@ async def _sign_off(
         )
 
 
-async def _wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
-    """Let the consumer get its partitions before the clock starts."""
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=200)
-
-
 async def _post_all(
     client: httpx.AsyncClient,
     intake: str,
@@ -99,7 +93,7 @@ async def _post_all(
     requests = []
     for index in range(count):
         requests.append(asyncio.create_task(_post_one(client, intake, skill, posted, errors)))
-        await _pace(started, index + 1, rate)
+        await pace(started, index + 1, rate)
     await asyncio.gather(*requests)
 
 

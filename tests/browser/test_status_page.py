@@ -24,10 +24,14 @@ HOSTILE_TITLE = '<img src=x onerror="window.pwned=1"> Tiskárna netiskne'
 
 
 async def test_status_page_shows_the_incident_in_czech_with_html_as_text(
-    browser: Browser, infra: Infra, fresh_database_url: str, tmp_path: Path
+    browser: Browser,
+    infra: Infra,
+    fresh_database_url: str,
+    kafka_topic_prefix: str,
+    tmp_path: Path,
 ) -> None:
     await asyncio.to_thread(migrate, fresh_database_url, "notifier")  # alembic runs its own loop
-    prefix = f"browser-{uuid4().hex[:8]}-"
+    prefix = kafka_topic_prefix
     settings = NotifierSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,

@@ -55,6 +55,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 @pytest.fixture(scope="module")
 def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     from incident_devstack.postgres import create_database, drop_database
+    from incident_devstack.topics import delete_topics
 
     run = uuid4().hex[:10]
     database = f"e2e_{run}"
@@ -98,3 +99,4 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             process.wait(timeout=30)
         sink.stop()
         drop_database(database, database_url=infra.database_url)
+        delete_topics(infra.kafka_bootstrap_servers, f"e2e-{run}-")

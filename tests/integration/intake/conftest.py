@@ -3,7 +3,6 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from uuid import uuid4
 
 import pytest
 from harness import EventReader, migrate, running_app
@@ -16,10 +15,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 
 @pytest.fixture
-async def intake(infra: Infra, fresh_database_url: str) -> AsyncIterator[RunningIntake]:
+async def intake(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> AsyncIterator[RunningIntake]:
     # Alembic's env runs its own event loop: keep it off the test's loop.
     await asyncio.to_thread(migrate, fresh_database_url, "intake")
-    prefix = f"intake-{uuid4().hex[:8]}-"
+    prefix = kafka_topic_prefix
     servers = infra.kafka_bootstrap_servers
     settings = IntakeSettings(
         kafka_bootstrap_servers=servers,

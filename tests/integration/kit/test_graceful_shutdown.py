@@ -51,9 +51,9 @@ def service(settings: ServiceSettings, handler: SlowHandler) -> Runtime:
 
 
 async def test_stop_lets_the_in_flight_message_finish_and_commits_it(
-    infra: Infra, fresh_database_url: str
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
 ) -> None:
-    prefix = f"kit-{uuid4().hex[:8]}-"
+    prefix = kafka_topic_prefix
     settings = ServiceSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,

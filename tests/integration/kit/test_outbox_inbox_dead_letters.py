@@ -31,8 +31,8 @@ def reopened(incident_id: str) -> Event[IncidentReopened]:
     return new_event(data, source="/kitdemo", now=T0)
 
 
-async def test_guarantees(infra: Infra, fresh_database_url: str) -> None:
-    prefix = f"kit-{uuid4().hex[:8]}-"
+async def test_guarantees(infra: Infra, fresh_database_url: str, kafka_topic_prefix: str) -> None:
+    prefix = kafka_topic_prefix
     settings = ServiceSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,

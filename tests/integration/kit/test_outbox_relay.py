@@ -85,8 +85,9 @@ async def test_one_replica_publishes_and_a_standby_takes_over(
     fresh_database_url: str,
     sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
+    kafka_topic_prefix: str,
 ) -> None:
-    prefix = f"relay-{uuid4().hex[:8]}-"
+    prefix = kafka_topic_prefix
     first, first_metrics = relay(sessions, producer, fresh_database_url, prefix)
     second, second_metrics = relay(sessions, producer, fresh_database_url, prefix)
     before, after = reopened(f"before-{uuid4()}"), reopened(f"after-{uuid4()}")

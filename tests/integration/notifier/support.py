@@ -20,6 +20,7 @@ import harness
 import httpx
 from incident_devstack.pytest_plugin import Infra
 from incident_devstack.smtp_sink import SmtpSink
+from incident_devstack.topics import delete_topics
 from incident_events import Event, EventData, new_event
 from incident_events.incidents import CustomerRef, IncidentReported
 from incident_events.sla import SlaBreached, SlaClockStarted
@@ -135,11 +136,14 @@ async def running_notifier(
         FrozenClock(T0),
     )
     bootstrap = infra.kafka_bootstrap_servers
-    async with (
-        harness.running_app(app) as client,
-        harness.EventReader(bootstrap, [prefix + "notifications"]) as reader,
-    ):
-        yield NotifierUnderTest(client, reader, bootstrap, prefix, mail)
+    try:
+        async with (
+            harness.running_app(app) as client,
+            harness.EventReader(bootstrap, [prefix + "notifications"]) as reader,
+        ):
+            yield NotifierUnderTest(client, reader, bootstrap, prefix, mail)
+    finally:
+        await asyncio.to_thread(delete_topics, bootstrap, prefix)
 
 
 @contextlib.asynccontextmanager

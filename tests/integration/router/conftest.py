@@ -107,10 +107,12 @@ class RouterUnderTest:
 
 
 @pytest.fixture
-async def router(infra: Infra, fresh_database_url: str) -> AsyncIterator[RouterUnderTest]:
+async def router(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> AsyncIterator[RouterUnderTest]:
     # Alembic runs its own event loop, so it may not run on the test's loop thread.
     await asyncio.to_thread(harness.migrate, fresh_database_url, "router")
-    prefix = f"router-{uuid4().hex[:8]}-"
+    prefix = kafka_topic_prefix
     clock = FrozenClock(T0)
     settings = RouterSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,

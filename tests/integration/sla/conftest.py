@@ -2,8 +2,6 @@
 prefix of the test's own (topics and consumer group), so no other test's or `make up` stack's
 messages reach the app and none of its facts reach them. Every app of one test shares it."""
 
-from uuid import uuid4
-
 import harness
 import pytest
 from incident_devstack.pytest_plugin import Infra
@@ -11,12 +9,12 @@ from sla.config import SlaSettings
 
 
 @pytest.fixture
-def settings(infra: Infra, fresh_database_url: str) -> SlaSettings:
+def settings(infra: Infra, fresh_database_url: str, kafka_topic_prefix: str) -> SlaSettings:
     harness.migrate(fresh_database_url, "sla")
     return SlaSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=fresh_database_url,
         api_keys="k",
-        kafka_topic_prefix=f"sla-{uuid4().hex[:8]}-",
+        kafka_topic_prefix=kafka_topic_prefix,
         tick_seconds=0.1,
     )

@@ -1,4 +1,5 @@
-"""pytest fixtures for real infrastructure: `infra` (Kafka + PostgreSQL) and `fresh_database_url`.
+"""pytest fixtures for real infrastructure: `infra` (Kafka + PostgreSQL), `fresh_database_url`
+and `kafka_topic_prefix`.
 
 Registered by the root conftest (`pytest_plugins = ["incident_devstack.pytest_plugin"]`).
 With `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL` set those are used as they are;
@@ -16,8 +17,9 @@ import pytest
 from incident_devstack.paths import StackPaths
 from incident_devstack.postgres import create_database, drop_database
 from incident_devstack.stack import Infra, acquire_infra, external_infra, release_infra
+from incident_devstack.topics import delete_topics
 
-__all__ = ["Infra", "fresh_database_url", "infra"]
+__all__ = ["Infra", "fresh_database_url", "infra", "kafka_topic_prefix"]
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,12 @@ def fresh_database_url(infra: Infra) -> Iterator[str]:
     url = create_database(name, database_url=infra.database_url)
     yield url
     drop_database(name, database_url=infra.database_url)
+
+
+@pytest.fixture
+def kafka_topic_prefix(infra: Infra) -> Iterator[str]:
+    """A topic and consumer-group prefix of the test's own (KAFKA_TOPIC_PREFIX), so no other
+    test's messages reach it; its topics are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}-"
+    yield prefix
+    delete_topics(infra.kafka_bootstrap_servers, prefix)
