@@ -2,15 +2,17 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the one pip installs (run as a module: no PATH or pyenv shim needed).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
 .PHONY: install run up down status logs test test-unit lint format bench schemas clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	uv sync --all-packages --frozen
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --all-packages --frozen
 	@touch $@
 
 run: install            ## the whole system in the foreground; Ctrl-C stops it all
@@ -39,6 +41,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/events/src libs/kit/src libs/devstack/src libs/devstack/tests services/*/src tests bench
+
+clean:                  ## stop the stack and delete its data (.stack/); the Kafka jars stay in ~/.m2
+	-[ -x $(PY) ] && $(PY) -m incident_devstack down
+	rm -rf .stack
 
 format: install
 	$(VENV)/bin/ruff check --fix .
