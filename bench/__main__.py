@@ -60,13 +60,21 @@ async def run(arguments: argparse.Namespace) -> dict[str, object]:
         env["KAFKA_BOOTSTRAP_SERVERS"], count=arguments.count, rate=arguments.rate
     )
     system = await post_to_assigned(
-        env, count=arguments.count, rate=arguments.rate, agents=arguments.agents
+        env,
+        count=arguments.count,
+        rate=arguments.rate,
+        agents=arguments.agents,
+        warmup=arguments.warmup,
     )
     return {
         "command": f"make bench BENCH_COUNT={arguments.count} BENCH_RATE={arguments.rate:g}",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "parameters": {"count": arguments.count, "rate_per_second": arguments.rate},
+        "parameters": {
+            "count": arguments.count,
+            "rate_per_second": arguments.rate,
+            "warmup_count": arguments.warmup,
+        },
         "baseline_raw_aiokafka_round_trip": baseline,
         "system_post_to_assigned": system,
         "ratio_p50_system_to_baseline": round(system["p50_ms"] / baseline["p50_ms"], 1),
@@ -79,6 +87,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=25)
     parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=250, help="incidents posted unmeasured first")
     arguments = parser.parse_args()
     result = asyncio.run(run(arguments))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -3,6 +3,7 @@ router's `incident.assigned.v1` for it appears on Kafka."""
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from uuid import uuid4
 
 import httpx
@@ -13,9 +14,20 @@ from bench.baseline import pace, wait_for_assignment
 from bench.stats import summarize
 
 
+@dataclass
+class Tally:
+    """What the POSTs of one run gave: when each incident was sent, response times, errors."""
+
+    posted: dict[str, float] = field(default_factory=dict)
+    answered: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 async def post_to_assigned(
-    env: dict[str, str], *, count: int, rate: float, agents: int
+    env: dict[str, str], *, count: int, rate: float, agents: int, warmup: int
 ) -> dict[str, float]:
+    """Post `warmup` incidents unmeasured (a cold JVM and cold caches skew the first seconds),
+    then `count` measured ones, at `rate` per second."""
     run = uuid4().hex[:8]
     skill = f"bench-{run}"
     headers = {"Authorization": f"Bearer {env['API_KEY']}"}
@@ -30,21 +42,38 @@ async def post_to_assigned(
         await consumer.start()
         try:
             await wait_for_assignment(consumer)
-            posted: dict[str, float] = {}
-            errors: list[str] = []
-            all_posted = asyncio.Event()
-            waiting = asyncio.create_task(_collect(consumer, posted, all_posted))
-            started = time.perf_counter()
-            await _post_all(client, env["INTAKE_URL"], skill, posted, errors, count, rate)
-            all_posted.set()
-            latencies = await asyncio.wait_for(waiting, timeout=300)
-            elapsed = time.perf_counter() - started
-            if errors:
-                print(f"{len(errors)} POSTs failed, the first: {errors[0]}")
-            return summarize(latencies, elapsed) | {"errors": len(errors)}
+            if warmup:
+                await _measure(client, consumer, env["INTAKE_URL"], skill, warmup, rate)
+            return await _measure(client, consumer, env["INTAKE_URL"], skill, count, rate)
         finally:
             await consumer.stop()
             await _sign_off(client, env["ROUTER_URL"], run, skill, agents)
+
+
+async def _measure(
+    client: httpx.AsyncClient,
+    consumer: AIOKafkaConsumer,
+    intake: str,
+    skill: str,
+    count: int,
+    rate: float,
+) -> dict[str, float]:
+    tally = Tally()
+    all_posted = asyncio.Event()
+    waiting = asyncio.create_task(_collect(consumer, tally.posted, all_posted))
+    started = time.perf_counter()
+    await _post_all(client, intake, skill, tally, count, rate)
+    all_posted.set()
+    latencies = await asyncio.wait_for(waiting, timeout=300)
+    elapsed = time.perf_counter() - started
+    if tally.errors:
+        print(f"{len(tally.errors)} POSTs failed, the first: {tally.errors[0]}")
+    responses = summarize(tally.answered, elapsed)
+    return summarize(latencies, elapsed) | {
+        "errors": len(tally.errors),
+        "post_response_p50_ms": responses["p50_ms"],
+        "post_response_p99_ms": responses["p99_ms"],
+    }
 
 
 async def _create_agents(
@@ -84,15 +113,14 @@ async def _post_all(
     client: httpx.AsyncClient,
     intake: str,
     skill: str,
-    posted: dict[str, float],
-    errors: list[str],
+    tally: Tally,
     count: int,
     rate: float,
 ) -> None:
     started = time.perf_counter()
     requests = []
     for index in range(count):
-        requests.append(asyncio.create_task(_post_one(client, intake, skill, posted, errors)))
+        requests.append(asyncio.create_task(_post_one(client, intake, skill, tally)))
         await pace(started, index + 1, rate)
     await asyncio.gather(*requests)
 
@@ -101,8 +129,7 @@ async def _post_one(
     client: httpx.AsyncClient,
     intake: str,
     skill: str,
-    posted: dict[str, float],
-    errors: list[str],
+    tally: Tally,
 ) -> None:
     """POST one incident; a failed request is counted, not waited for."""
     sent_at = time.perf_counter()
@@ -117,12 +144,13 @@ async def _post_one(
             },
         )
     except httpx.HTTPError as error:
-        errors.append(f"{type(error).__name__}: {error}")
+        tally.errors.append(f"{type(error).__name__}: {error}")
         return
     if response.status_code != 201:
-        errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+        tally.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
         return
-    posted[response.json()["incident_id"]] = sent_at
+    tally.answered.append(time.perf_counter() - sent_at)
+    tally.posted[response.json()["incident_id"]] = sent_at
 
 
 async def _collect(

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from incident_kit.http import api_key_guard
 from incident_kit.problems import BodySizeLimit, Problem, install_problem_handlers
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 
 
 class Order(BaseModel):
@@ -23,10 +24,17 @@ def make_client() -> TestClient:
     async def create(order: Order, _: Annotated[str, Depends(guard)]) -> dict[str, int]:
         if order.colour == "void":
             raise Problem(409, "Colour unavailable", "void is sold out")
+        if order.colour in {"dropped", "broken"}:
+            raise DBAPIError(
+                "INSERT ...",
+                None,
+                ConnectionResetError("server closed the connection"),
+                connection_invalidated=order.colour == "dropped",
+            )
         return {"quantity": order.quantity}
 
     app.add_middleware(BodySizeLimit, max_bytes=2048)
-    return TestClient(app)
+    return TestClient(app, raise_server_exceptions=False)
 
 
 AUTH = {"Authorization": "Bearer secret"}
@@ -68,3 +76,16 @@ def test_huge_bodies_are_refused_before_parsing() -> None:
 def test_accepted_request_passes_through() -> None:
     response = make_client().post("/orders", json={"quantity": 2, "colour": "red"}, headers=AUTH)
     assert response.json() == {"quantity": 2}
+
+
+def test_a_lost_database_connection_asks_the_caller_to_retry() -> None:
+    client = make_client()
+    dropped = client.post("/orders", json={"quantity": 1, "colour": "dropped"}, headers=AUTH)
+    assert dropped.status_code == 503
+    assert dropped.headers["content-type"] == "application/problem+json"
+    assert dropped.headers["retry-after"] == "1"
+    assert dropped.json()["title"] == "Database connection lost"
+
+    broken = client.post("/orders", json={"quantity": 1, "colour": "broken"}, headers=AUTH)
+    assert broken.status_code == 500  # any other database error is ours, not the caller's
+    assert broken.json()["title"] == "Internal error"

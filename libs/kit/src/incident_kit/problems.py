@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,6 +75,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             error.status, error.title, error.detail, request.url.path, **error.extra
         )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        if error.connection_invalidated:
+            # The pool has been renewed by now, so trying again soon is likely to work.
+            log.warning("database connection lost on %s: %s", request.url.path, error.orig)
+            return problem_response(
+                503,
+                "Database connection lost",
+                "The request was not carried out; send it again.",
+                request.url.path,
+                headers={"Retry-After": "1"},
+            )
+        return await unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

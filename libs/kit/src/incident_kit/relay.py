@@ -121,7 +121,9 @@ class OutboxRelay:
 
     async def _take_the_lead(self) -> None:
         """Wait, on a connection of our own, until no other replica holds the relay's lock."""
-        self._connection = connection = await asyncpg.connect(self._dsn)
+        self._connection = connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": f"{self._table.schema} outbox relay"}
+        )
         await connection.execute("SELECT pg_advisory_lock(hashtext($1))", self._lock_name)
         channel = notify_channel(str(self._table.schema))
         await connection.add_listener(channel, lambda *_: self._wakeup.set())

@@ -58,7 +58,7 @@ class Runtime:
 def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox: Table) -> Runtime:
     configure_logging(name, settings.log_level)
     metrics = ServiceMetrics(CollectorRegistry(), name)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, application_name=name)
     sessions = create_session_factory(engine)
     producer = AIOKafkaProducer(
         **client_options(settings),
