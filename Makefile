@@ -51,7 +51,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 BENCH_COUNT ?= 1000
-BENCH_RATE ?= 25
+BENCH_RATE ?= 15
 
 bench: install          ## load against the running stack (`make up` first); results in bench/results/
 	$(PY) -m bench --count $(BENCH_COUNT) --rate $(BENCH_RATE)

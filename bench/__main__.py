@@ -85,7 +85,7 @@ async def run(arguments: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=25)
+    parser.add_argument("--rate", type=float, default=15)
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=250, help="incidents posted unmeasured first")
     arguments = parser.parse_args()
