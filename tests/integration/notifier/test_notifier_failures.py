@@ -7,6 +7,7 @@ from email.parser import BytesParser
 from email.policy import default
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -101,3 +102,52 @@ async def test_smtp_down_ends_in_notification_failed_and_the_dead_letter_topic(
     assert isinstance(failed.data, NotificationFailed)
     assert "SMTPConnect" in failed.data.error
     assert headers_of(dead)["dlq-reason"].startswith("PoisonMessage: gave up")
+
+
+class Collects:
+    """A real SMTP server that accepts every message and keeps it."""
+
+    def __init__(self) -> None:
+        self.received: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = BytesParser(policy=default).parsebytes(envelope.original_content or b"")
+        assert isinstance(message, EmailMessage)
+        self.received.append(message)
+        return "250 Message accepted for delivery"
+
+
+async def test_mail_still_goes_out_after_the_smtp_server_restarts(
+    infra: Infra, fresh_database_url: str
+) -> None:
+    """The notifier keeps its SMTP connection open between messages; a server that restarts
+    in between closes it, and the next message goes out on a new one, without a failure."""
+    port, before, after = free_port(), Collects(), Collects()
+    first, second = f"inc-{uuid4()}", f"inc-{uuid4()}"
+    server = Controller(before, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        async with running_notifier(
+            infra, fresh_database_url, smtp_port=port, mail=None
+        ) as notifier:
+            for incident_id in (first, second):
+                await notifier.publish(reported(incident_id))
+                await notifier.publish(clock_started(incident_id))
+                await notifier.fact(incident_id, DELIVERED, "acknowledgement")
+                if incident_id == first:
+                    server.stop()  # closes the notifier's open connection
+                    server = Controller(after, hostname="127.0.0.1", port=port)
+                    server.start()
+    finally:
+        server.stop()
+
+    # Not even one failed attempt on the way: the message went out on the first try.
+    connection = await asyncpg.connect(fresh_database_url.replace("+asyncpg", ""))
+    try:
+        rows = await connection.fetch("SELECT attempts, error FROM notifier.deliveries")
+    finally:
+        await connection.close()
+    assert [(row["attempts"], row["error"]) for row in rows] == [(1, None), (1, None)]
+
+    assert [m["X-Incident-Id"] for m in before.received] == [first]
+    assert [m["X-Incident-Id"] for m in after.received] == [second]

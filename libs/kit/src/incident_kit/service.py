@@ -53,6 +53,8 @@ class Runtime:
     producer: AIOKafkaProducer
     relay: OutboxRelay
     background: list[BackgroundLoop] = field(default_factory=list)
+    # Awaited at shutdown once no message is in flight, e.g. to close a kept-open connection.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox: Table) -> Runtime:
@@ -167,6 +169,8 @@ def _lifespan(runtime: Runtime) -> Lifespan:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+            for close in runtime.closers:
+                await close()
             await runtime.relay.stop()
             await runtime.producer.stop()
             await runtime.engine.dispose()

@@ -22,9 +22,13 @@ def create_app(
     settings: NotifierSettings, clock: Clock, *, email_sender: EmailSender | None = None
 ) -> FastAPI:
     runtime = build_runtime("notifier", settings, clock, outbox=outbox)
+    if email_sender is None:
+        smtp = SmtpEmailSender(settings)
+        runtime.closers.append(smtp.close)
+        email_sender = smtp
     deliveries = Deliveries(
         runtime,
-        email_sender or SmtpEmailSender(settings),
+        email_sender,
         NotifierMetrics(runtime.metrics.registry),
         from_address=settings.smtp_from,
         # The consumer tries a message once plus its retries; the last try gives up on it.

@@ -1,6 +1,8 @@
 """E-mail: building the MIME message of a delivery, and sending it over SMTP behind a small
 `EmailSender` protocol (unit tests of a handler may pass a fake; everything else uses SMTP)."""
 
+import asyncio
+import contextlib
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Protocol
@@ -35,18 +37,51 @@ def build_email(delivery: Delivery, *, sender: str) -> EmailMessage:
 
 
 class SmtpEmailSender:
-    """Sends through the configured SMTP server; STARTTLS is used when the server offers it."""
+    """Sends through the configured SMTP server over one kept-open connection (STARTTLS when the
+    server offers it): connecting and greeting cost as much as sending a message."""
 
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()  # one SMTP conversation at a time on the connection
 
     async def send(self, message: EmailMessage) -> None:
-        settings = self._settings
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        async with self._lock:
+            reused = self._client is not None and self._client.is_connected
+            try:
+                await (await self._connected()).send_message(message)
+            except aiosmtplib.SMTPServerDisconnected:
+                await self._drop()
+                if not reused:
+                    raise
+                # The server closed the idle connection; say it again on a fresh one.
+                await (await self._connected()).send_message(message)
+            except Exception:
+                await self._drop()  # whatever state the conversation is in, start clean
+                raise
+
+    async def close(self) -> None:
+        async with self._lock:
+            client, self._client = self._client, None
+            if client is not None and client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            settings = self._settings
+            client = aiosmtplib.SMTP(
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout=settings.smtp_timeout_seconds,
+            )
+            await client.connect()
+            self._client = client
+        return self._client
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
