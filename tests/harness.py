@@ -107,8 +107,10 @@ async def publish_raw(bootstrap_servers: str, topic: str, key: str, value: bytes
         await producer.stop()
 
 
-async def publish_event(bootstrap_servers: str, event: Event[Any]) -> None:
-    await publish_raw(bootstrap_servers, str(event.data.topic), event.subject, event.to_json())
+async def publish_event(bootstrap_servers: str, event: Event[Any], *, prefix: str = "") -> None:
+    """Publish the event to its topic (under the app's KAFKA_TOPIC_PREFIX), keyed by incident."""
+    topic = prefix + str(event.data.topic)
+    await publish_raw(bootstrap_servers, topic, event.subject, event.to_json())
 
 
 async def read_raw(

@@ -7,7 +7,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from harness import eventually, migrate, publish_raw, serving
+from harness import eventually, migrate, publish_event, serving
 from incident_devstack.pytest_plugin import Infra
 from incident_events import new_event
 from incident_events.incidents import CustomerRef, IncidentReported
@@ -54,9 +54,7 @@ async def test_status_page_shows_the_incident_in_czech_with_html_as_text(
     )
 
     async with serving(create_app(settings, FrozenClock(T0))) as url:
-        await publish_raw(
-            infra.kafka_bootstrap_servers, f"{prefix}incidents", incident_id, reported.to_json()
-        )
+        await publish_event(infra.kafka_bootstrap_servers, reported, prefix=prefix)
         token = await eventually(lambda: status_token(fresh_database_url, incident_id))
         page = await browser.new_page()
         response = await page.goto(f"{url}/status/{token}")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from harness import EventReader, publish_raw
+from harness import EventReader, publish_event
 from incident_events import Event
 from incident_kit.clock import FrozenClock
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,8 +43,7 @@ class RunningIntake:
         return await self.client.post("/v1/incidents", json=body, headers=headers)
 
     async def publish(self, event: Event[Any]) -> None:
-        topic = f"{self.prefix}{event.data.topic}"
-        await publish_raw(self.servers, topic, event.subject, event.to_json())
+        await publish_event(self.servers, event, prefix=self.prefix)
 
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.engine.connect() as connection:

@@ -3,31 +3,23 @@ that handler finish and commits its offset, so the next instance does not handle
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from harness import eventually, publish_raw, running_app
+from harness import eventually, publish_event, running_app
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, EventData, Topic, new_event
-from incident_events.incidents import IncidentReopened
+from incident_events import Event, EventData, Topic
 from incident_kit.clock import FrozenClock
 from incident_kit.consumer import subscribe
 from incident_kit.database import service_metadata
 from incident_kit.outbox import outbox_table
 from incident_kit.service import Runtime, build_app, build_runtime
 from incident_kit.settings import ServiceSettings
-from sqlalchemy import text
+from integration.kit.support import T0, create_tables, reopened
 
 pytestmark = pytest.mark.integration
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 metadata = service_metadata("kitstop")
 outbox = outbox_table(metadata)
-
-
-def reopened(incident_id: str) -> Event[IncidentReopened]:
-    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
-    return new_event(data, source="/kitdemo", now=T0)
 
 
 class SlowHandler:
@@ -59,19 +51,17 @@ async def test_stop_lets_the_in_flight_message_finish_and_commits_it(
         database_url=fresh_database_url,
         kafka_topic_prefix=prefix,
     )
-    servers, topic = infra.kafka_bootstrap_servers, f"{prefix}incidents"
+    servers = infra.kafka_bootstrap_servers
     in_flight, after_restart = reopened(f"slow-{uuid4()}"), reopened(f"next-{uuid4()}")
 
     first = SlowHandler()
     runtime = service(settings, first)
-    async with runtime.engine.begin() as connection:
-        await connection.execute(text("CREATE SCHEMA kitstop"))
-        await connection.run_sync(metadata.create_all)
+    await create_tables(runtime.engine, metadata)
     lifespan = contextlib.AsyncExitStack()
     await lifespan.enter_async_context(
         running_app(build_app(runtime, title="k", description="", routers=[]))
     )
-    await publish_raw(servers, topic, in_flight.subject, in_flight.to_json())
+    await publish_event(servers, in_flight, prefix=prefix)
     await eventually(lambda: in_flight.subject in first.started)
 
     stopping = asyncio.create_task(lifespan.aclose())
@@ -87,6 +77,6 @@ async def test_stop_lets_the_in_flight_message_finish_and_commits_it(
     async with running_app(
         build_app(service(settings, second), title="k", description="", routers=[])
     ):
-        await publish_raw(servers, topic, after_restart.subject, after_restart.to_json())
+        await publish_event(servers, after_restart, prefix=prefix)
         await eventually(lambda: after_restart.subject in second.finished)
     assert second.finished == [after_restart.subject]  # the finished one was committed

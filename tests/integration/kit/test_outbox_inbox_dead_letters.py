@@ -2,14 +2,20 @@
 what was committed, the inbox makes redelivery harmless, and failing messages reach the DLQ
 with their reason while the consumer goes on."""
 
-from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from harness import EventReader, eventually, headers_of, publish_raw, read_raw, running_app
+from harness import (
+    EventReader,
+    eventually,
+    headers_of,
+    publish_event,
+    publish_raw,
+    read_raw,
+    running_app,
+)
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, EventData, Topic, new_event
-from incident_events.incidents import IncidentReopened
+from incident_events import Event, EventData, Topic
 from incident_kit.clock import FrozenClock
 from incident_kit.consumer import subscribe
 from incident_kit.database import service_metadata
@@ -17,18 +23,12 @@ from incident_kit.inbox import claim_event, inbox_table
 from incident_kit.outbox import add_events, outbox_table
 from incident_kit.service import Runtime, build_app, build_runtime
 from incident_kit.settings import ServiceSettings
-from sqlalchemy import text
+from integration.kit.support import T0, create_tables, reopened
 
 pytestmark = pytest.mark.integration
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 metadata = service_metadata("kitdemo")
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
-
-
-def reopened(incident_id: str) -> Event[IncidentReopened]:
-    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
-    return new_event(data, source="/kitdemo", now=T0)
 
 
 async def test_guarantees(infra: Infra, fresh_database_url: str, kafka_topic_prefix: str) -> None:
@@ -52,9 +52,7 @@ async def test_guarantees(infra: Infra, fresh_database_url: str, kafka_topic_pre
                 handled.append(event.subject)
 
     subscribe(runtime, Topic.INCIDENTS, record, description="test subscriber")
-    async with runtime.engine.begin() as connection:
-        await connection.execute(text("CREATE SCHEMA kitdemo"))
-        await connection.run_sync(metadata.create_all)
+    await create_tables(runtime.engine, metadata)
 
     app = build_app(runtime, title="kitdemo", description="", routers=[])
     async with (
@@ -86,9 +84,7 @@ async def redelivery_is_harmless(infra: Infra, prefix: str, handled: list[str]) 
     event = reopened(f"twice-{uuid4()}")
     marker = reopened(f"after-{uuid4()}")
     for message in (event, event, marker):
-        await publish_raw(
-            infra.kafka_bootstrap_servers, f"{prefix}incidents", message.subject, message.to_json()
-        )
+        await publish_event(infra.kafka_bootstrap_servers, message, prefix=prefix)
     await eventually(lambda: marker.subject in handled)
     assert handled.count(event.subject) == 1
 
@@ -98,9 +94,9 @@ async def failing_and_garbage_messages_are_dead_lettered(
 ) -> None:
     failing, after = reopened(f"fails-{uuid4()}"), reopened(f"next-{uuid4()}")
     servers, topic = infra.kafka_bootstrap_servers, f"{prefix}incidents"
-    await publish_raw(servers, topic, failing.subject, failing.to_json())
+    await publish_event(servers, failing, prefix=prefix)
     await publish_raw(servers, topic, "garbage-key", b"<html>not an event</html>")
-    await publish_raw(servers, topic, after.subject, after.to_json())
+    await publish_event(servers, after, prefix=prefix)
     dead = await read_raw(servers, f"{topic}.dlq", lambda r: r.key == failing.subject.encode())
     assert headers_of(dead)["dlq-reason"] == "RuntimeError: downstream unavailable"
     assert headers_of(dead)["dlq-attempts"] == "3"

@@ -3,41 +3,32 @@ the others stand by, a standby takes over when the leader stops, and old publish
 pruned without touching what is unpublished or young."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from harness import EventReader, eventually
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, new_event
-from incident_events.incidents import IncidentReopened
 from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
 from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import add_events, mark_published, outbox_table
 from incident_kit.relay import OutboxRelay
+from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.integration
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 metadata = service_metadata("kitrelay")
 outbox = outbox_table(metadata)
-
-
-def reopened(incident_id: str) -> Event[IncidentReopened]:
-    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
-    return new_event(data, source="/kitrelay", now=T0)
 
 
 @pytest.fixture
 async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(fresh_database_url)
-    async with engine.begin() as connection:
-        await connection.execute(text("CREATE SCHEMA kitrelay"))
-        await connection.run_sync(metadata.create_all)
+    await create_tables(engine, metadata)
     yield create_session_factory(engine)
     await engine.dispose()
 

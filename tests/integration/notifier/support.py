@@ -94,8 +94,7 @@ class NotifierUnderTest:
     mail: SmtpSink | None
 
     async def publish(self, event: Event[Any]) -> None:
-        topic = self.prefix + str(event.data.topic)
-        await harness.publish_raw(self.bootstrap, topic, event.subject, event.to_json())
+        await harness.publish_event(self.bootstrap, event, prefix=self.prefix)
 
     async def fact(self, incident_id: str, event_type: str, template: str) -> Event[EventData]:
         return await self.reader.wait_for(

@@ -75,8 +75,7 @@ class RouterUnderTest:
         return new_event(data, source="/intake", now=self.clock.now())
 
     async def publish(self, event: Event[Any]) -> None:
-        topic = self.prefix + str(event.data.topic)
-        await harness.publish_raw(self.bootstrap, topic, event.subject, event.to_json())
+        await harness.publish_event(self.bootstrap, event, prefix=self.prefix)
 
     async def next_fact(self, incident_id: str, event_type: str) -> Event[EventData]:
         return await self.reader.wait_for(

@@ -69,9 +69,8 @@ def resolved(incident_id: str, *, at: datetime) -> Event[IncidentResolved]:
 
 async def publish(settings: SlaSettings, event: Event[Any]) -> None:
     """Publish the event to its topic under the app's prefix, keyed by its incident."""
-    topic = settings.kafka_topic_prefix + str(event.data.topic)
-    await harness.publish_raw(
-        settings.kafka_bootstrap_servers, topic, event.subject, event.to_json()
+    await harness.publish_event(
+        settings.kafka_bootstrap_servers, event, prefix=settings.kafka_topic_prefix
     )
 
 
