@@ -10,10 +10,12 @@ from integration.notifier.support import NotifierUnderTest, running_notifier, sm
 
 @pytest.fixture
 async def notifier(
-    infra: Infra, fresh_database_url: str, tmp_path: Path
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str, tmp_path: Path
 ) -> AsyncIterator[NotifierUnderTest]:
     async with (
         smtp_sink(tmp_path / "mail") as sink,
-        running_notifier(infra, fresh_database_url, smtp_port=sink.port, mail=sink) as running,
+        running_notifier(
+            infra, fresh_database_url, kafka_topic_prefix, smtp_port=sink.port, mail=sink
+        ) as running,
     ):
         yield running

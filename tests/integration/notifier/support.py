@@ -20,7 +20,6 @@ import harness
 import httpx
 from incident_devstack.pytest_plugin import Infra
 from incident_devstack.smtp_sink import SmtpSink
-from incident_devstack.topics import delete_topics
 from incident_events import Event, EventData, new_event
 from incident_events.incidents import CustomerRef, IncidentReported
 from incident_events.sla import SlaBreached, SlaClockStarted
@@ -117,11 +116,17 @@ class NotifierUnderTest:
 
 @contextlib.asynccontextmanager
 async def running_notifier(
-    infra: Infra, database_url: str, *, smtp_port: int, mail: SmtpSink | None, **settings: Any
+    infra: Infra,
+    database_url: str,
+    prefix: str,
+    *,
+    smtp_port: int,
+    mail: SmtpSink | None,
+    **settings: Any,
 ) -> AsyncIterator[NotifierUnderTest]:
+    """The app on the test's database and topic prefix (the `kafka_topic_prefix` fixture)."""
     # Alembic runs its own event loop, so it may not run on the test's loop thread.
     await asyncio.to_thread(harness.migrate, database_url, "notifier")
-    prefix = f"notifier-{uuid4().hex[:10]}-"
     app = create_app(
         NotifierSettings(
             kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
@@ -135,14 +140,11 @@ async def running_notifier(
         FrozenClock(T0),
     )
     bootstrap = infra.kafka_bootstrap_servers
-    try:
-        async with (
-            harness.running_app(app) as client,
-            harness.EventReader(bootstrap, [prefix + "notifications"]) as reader,
-        ):
-            yield NotifierUnderTest(client, reader, bootstrap, prefix, mail)
-    finally:
-        await asyncio.to_thread(delete_topics, bootstrap, prefix)
+    async with (
+        harness.running_app(app) as client,
+        harness.EventReader(bootstrap, [prefix + "notifications"]) as reader,
+    ):
+        yield NotifierUnderTest(client, reader, bootstrap, prefix, mail)
 
 
 @contextlib.asynccontextmanager

@@ -55,7 +55,7 @@ class RefusesFirstDelivery:
 
 
 async def test_a_refused_message_is_sent_again_with_the_same_message_id(
-    infra: Infra, fresh_database_url: str
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
 ) -> None:
     handler = RefusesFirstDelivery()
     server = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -63,7 +63,7 @@ async def test_a_refused_message_is_sent_again_with_the_same_message_id(
     incident_id = f"inc-{uuid4()}"
     try:
         async with running_notifier(
-            infra, fresh_database_url, smtp_port=server.port, mail=None
+            infra, fresh_database_url, kafka_topic_prefix, smtp_port=server.port, mail=None
         ) as notifier:
             await notifier.publish(reported(incident_id))
             await notifier.publish(clock_started(incident_id))
@@ -78,12 +78,17 @@ async def test_a_refused_message_is_sent_again_with_the_same_message_id(
 
 
 async def test_smtp_down_ends_in_notification_failed_and_the_dead_letter_topic(
-    infra: Infra, fresh_database_url: str
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
 ) -> None:
     incident_id = f"inc-{uuid4()}"
     clock = clock_started(incident_id)
     async with running_notifier(
-        infra, fresh_database_url, smtp_port=free_port(), mail=None, handler_retries=1
+        infra,
+        fresh_database_url,
+        kafka_topic_prefix,
+        smtp_port=free_port(),
+        mail=None,
+        handler_retries=1,
     ) as notifier:
         await notifier.publish(reported(incident_id))
         await notifier.publish(clock)
@@ -118,7 +123,7 @@ class Collects:
 
 
 async def test_mail_still_goes_out_after_the_smtp_server_restarts(
-    infra: Infra, fresh_database_url: str
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
 ) -> None:
     """The notifier keeps its SMTP connection open between messages; a server that restarts
     in between closes it, and the next message goes out on a new one, without a failure."""
@@ -128,7 +133,7 @@ async def test_mail_still_goes_out_after_the_smtp_server_restarts(
     server.start()
     try:
         async with running_notifier(
-            infra, fresh_database_url, smtp_port=port, mail=None
+            infra, fresh_database_url, kafka_topic_prefix, smtp_port=port, mail=None
         ) as notifier:
             for incident_id in (first, second):
                 await notifier.publish(reported(incident_id))
