@@ -73,10 +73,17 @@ async def test_redelivered_assignment_has_no_second_effect(intake: RunningIntake
     for message in (first, first, reassigned, first):
         await intake.publish(message)
 
-    async def all_handled() -> bool:
-        return await intake.metric("events_handled_total", event_type=ASSIGNED) >= 4
+    async def all_consumed() -> bool:
+        handled = await intake.metric(
+            "events_handled_total", event_type=ASSIGNED, outcome="handled"
+        )
+        again = await intake.metric(
+            "events_handled_total", event_type=ASSIGNED, outcome="redelivered"
+        )
+        return handled + again >= 4
 
-    await eventually(all_handled)
+    await eventually(all_consumed)
+    assert await intake.metric("events_handled_total", event_type=ASSIGNED, outcome="handled") == 2
     assert (await assignee_of(intake, incident_id))["agent_id"] == "agent-9"
     changes = "SELECT count(*) FROM intake.outbox WHERE message_key = :id AND event_type = :type"
     assert await intake.scalar(changes, id=incident_id, type=STATUS_CHANGED) == 1

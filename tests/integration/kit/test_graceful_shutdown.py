@@ -8,10 +8,12 @@ from uuid import uuid4
 import pytest
 from harness import eventually, publish_event, running_app
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, EventData, Topic
+from incident_events import Topic
+from incident_events.incidents import IncidentReopened
 from incident_kit.clock import FrozenClock
-from incident_kit.consumer import subscribe
+from incident_kit.consumer import Received, subscribe
 from incident_kit.database import service_metadata
+from incident_kit.inbox import inbox_table
 from incident_kit.outbox import outbox_table
 from incident_kit.service import Runtime, build_app, build_runtime
 from incident_kit.settings import ServiceSettings
@@ -20,6 +22,7 @@ from integration.kit.support import T0, create_tables, reopened
 pytestmark = pytest.mark.integration
 metadata = service_metadata("kitstop")
 outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
 
 
 class SlowHandler:
@@ -30,15 +33,17 @@ class SlowHandler:
         self.finished: list[str] = []
         self.gate = asyncio.Event()
 
-    async def __call__(self, event: Event[EventData]) -> None:
-        self.started.append(event.subject)
+    async def __call__(self, received: Received) -> None:
+        self.started.append(received.event.subject)
         await self.gate.wait()
-        self.finished.append(event.subject)
+        self.finished.append(received.event.subject)
 
 
 def service(settings: ServiceSettings, handler: SlowHandler) -> Runtime:
-    runtime = build_runtime("kitstop", settings, FrozenClock(T0), outbox=outbox)
-    subscribe(runtime, Topic.INCIDENTS, handler, description="a slow handler")
+    runtime = build_runtime("kitstop", settings, FrozenClock(T0), outbox=outbox, inbox=inbox)
+    subscribe(
+        runtime, Topic.INCIDENTS, handler, acts_on=[IncidentReopened], description="a slow handler"
+    )
     return runtime
 
 

@@ -15,11 +15,12 @@ from harness import (
     running_app,
 )
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, EventData, Topic
+from incident_events import Topic
+from incident_events.incidents import IncidentReopened
 from incident_kit.clock import FrozenClock
-from incident_kit.consumer import subscribe
+from incident_kit.consumer import Received, subscribe
 from incident_kit.database import service_metadata
-from incident_kit.inbox import claim_event, inbox_table
+from incident_kit.inbox import inbox_table
 from incident_kit.outbox import add_events, outbox_table
 from incident_kit.service import Runtime, build_app, build_runtime
 from incident_kit.settings import ServiceSettings
@@ -39,19 +40,17 @@ async def test_guarantees(infra: Infra, fresh_database_url: str, kafka_topic_pre
         kafka_topic_prefix=prefix,
         handler_retries=2,
     )
-    runtime = build_runtime("kitdemo", settings, FrozenClock(T0), outbox=outbox)
+    runtime = build_runtime("kitdemo", settings, FrozenClock(T0), outbox=outbox, inbox=inbox)
     handled: list[str] = []
 
-    async def record(event: Event[EventData]) -> None:
-        if event.subject.startswith("fails"):
+    async def record(received: Received) -> None:
+        if received.event.subject.startswith("fails"):
             raise RuntimeError("downstream unavailable")
-        async with runtime.sessions.begin() as session:
-            if await claim_event(
-                session, inbox, consumer="kitdemo", event_id=event.id, event_type=event.type
-            ):
-                handled.append(event.subject)
+        received.after_commit(lambda: handled.append(received.event.subject))
 
-    subscribe(runtime, Topic.INCIDENTS, record, description="test subscriber")
+    subscribe(
+        runtime, Topic.INCIDENTS, record, acts_on=[IncidentReopened], description="test subscriber"
+    )
     await create_tables(runtime.engine, metadata)
 
     app = build_app(runtime, title="kitdemo", description="", routers=[])
@@ -100,6 +99,8 @@ async def failing_and_garbage_messages_are_dead_lettered(
     dead = await read_raw(servers, f"{topic}.dlq", lambda r: r.key == failing.subject.encode())
     assert headers_of(dead)["dlq-reason"] == "RuntimeError: downstream unavailable"
     assert headers_of(dead)["dlq-attempts"] == "3"
+    assert headers_of(dead)["dlq-consumer-group"] == f"{prefix}kitdemo"
+    assert headers_of(dead)["dlq-error-class"] == "RuntimeError"
     garbage = await read_raw(servers, f"{topic}.dlq", lambda r: r.key == b"garbage-key")
     assert headers_of(garbage)["dlq-reason"].startswith("EventParseError: message is not JSON")
     assert headers_of(garbage)["dlq-attempts"] == "1"

@@ -122,6 +122,7 @@ async def running_notifier(
     *,
     smtp_port: int,
     mail: SmtpSink | None,
+    clock: FrozenClock | None = None,
     **settings: Any,
 ) -> AsyncIterator[NotifierUnderTest]:
     """The app on the test's database and topic prefix (the `kafka_topic_prefix` fixture)."""
@@ -135,9 +136,9 @@ async def running_notifier(
             kafka_topic_prefix=prefix,
             smtp_port=smtp_port,
             public_url=PUBLIC_URL,
-            **settings,
+            **{"delivery_poll_seconds": 0.1, **settings},
         ),
-        FrozenClock(T0),
+        clock or FrozenClock(T0),
     )
     bootstrap = infra.kafka_bootstrap_servers
     async with (

@@ -1,7 +1,8 @@
 """When things go wrong: garbage is dead-lettered with its reason; an SMTP server that refuses
-once gets the same message again; one that never answers ends in `notification.failed` and
-the dead-letter topic, while the consumer goes on."""
+once gets the same message again; one that stays down is retried until the message is too old,
+which ends in `notification.failed` and a metric (an outage is never a dead letter)."""
 
+from datetime import timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
@@ -11,13 +12,15 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from harness import headers_of, publish_raw, read_raw
+from harness import eventually, headers_of, publish_raw, read_raw
 from incident_devstack.processes import free_port
 from incident_devstack.pytest_plugin import Infra
 from incident_events.notifications import NotificationDelivered, NotificationFailed
+from incident_kit.clock import FrozenClock
 from integration.notifier.support import (
     DELIVERED,
     FAILED,
+    T0,
     NotifierUnderTest,
     clock_started,
     reported,
@@ -63,7 +66,12 @@ async def test_a_refused_message_is_sent_again_with_the_same_message_id(
     incident_id = f"inc-{uuid4()}"
     try:
         async with running_notifier(
-            infra, fresh_database_url, kafka_topic_prefix, smtp_port=server.port, mail=None
+            infra,
+            fresh_database_url,
+            kafka_topic_prefix,
+            smtp_port=server.port,
+            mail=None,
+            delivery_retry_base_seconds=0,
         ) as notifier:
             await notifier.publish(reported(incident_id))
             await notifier.publish(clock_started(incident_id))
@@ -77,36 +85,39 @@ async def test_a_refused_message_is_sent_again_with_the_same_message_id(
     assert delivered.data.notification_id in second["Message-ID"]
 
 
-async def test_smtp_down_ends_in_notification_failed_and_the_dead_letter_topic(
+async def test_smtp_down_is_retried_until_the_maximum_age_then_fails_visibly(
     infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
 ) -> None:
     incident_id = f"inc-{uuid4()}"
-    clock = clock_started(incident_id)
+    clock_event, clock = clock_started(incident_id), FrozenClock(T0)
     async with running_notifier(
         infra,
         fresh_database_url,
         kafka_topic_prefix,
         smtp_port=free_port(),
         mail=None,
-        handler_retries=1,
+        clock=clock,
+        delivery_retry_base_seconds=0,
+        delivery_max_age_seconds=3600,
     ) as notifier:
         await notifier.publish(reported(incident_id))
-        await notifier.publish(clock)
+        await notifier.publish(clock_event)
+
+        async def retried_twice() -> bool:
+            sample = 'notification_attempts_failed_total{channel="email"}'
+            return await notifier.metric(sample) >= 2
+
+        await eventually(retried_twice)
+        assert await notifier.metric('notifications_failed_total{channel="email"}') == 0.0
+        clock.advance(timedelta(hours=1))  # the message is now as old as the maximum age
         failed = await notifier.fact(incident_id, FAILED, "acknowledgement")
-        dead = await read_raw(
-            notifier.bootstrap,
-            notifier.prefix + "sla.dlq",
-            lambda r: r.key == incident_id.encode(),
-        )
         assert await notifier.metric('notifications_failed_total{channel="email"}') == 1.0
 
-    assert failed.data.model_dump(include={"attempts", "cause_event_id"}) == {
-        "attempts": 2,
-        "cause_event_id": str(clock.id),
-    }
     assert isinstance(failed.data, NotificationFailed)
+    assert failed.data.attempts >= 3
+    assert failed.data.cause_event_id == str(clock_event.id)
+    assert failed.causationid == str(clock_event.id)
     assert "SMTPConnect" in failed.data.error
-    assert headers_of(dead)["dlq-reason"].startswith("PoisonMessage: gave up")
 
 
 class Collects:

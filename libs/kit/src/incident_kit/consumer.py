@@ -1,54 +1,113 @@
-"""Subscribing a service's handler to a topic: typed events, log context, metrics, manual commit.
+"""Subscribing a service's handler to a topic, batch-first.
 
-The handler receives a parsed, typed event; a message that does not parse never reaches it
-(the dead-letter middleware parks it). Offsets are committed only after the handler succeeds.
+The subscriber takes up to `consumer_batch_size` records, or what arrived within
+`consumer_batch_wait_ms`, applies them in one transaction (`incident_kit.batch`), parks the
+poison on the dead-letter topic, and only then commits the offsets, once per batch.
+
+An infrastructure fault is waited out: the batch is retried with capped exponential backoff and
+jitter for as long as it takes. Meanwhile the consumer's partitions are paused and it keeps
+polling, so it stays in its group and is not rebalanced away. If the service stops meanwhile,
+the batch is rewound uncommitted, for the next owner of the partitions.
 """
 
-import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Sequence
 from typing import Any
 
-from faststream.message import StreamMessage
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
+from faststream.kafka import KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.middlewares import AckPolicy
-from incident_events import CloudEvent, Event, EventData, EventParseError, Topic, parse_envelope
+from incident_events import EventData, Topic
 
-from incident_kit.logs import bind_context, trace_id_of
+from incident_kit.batch import BatchApplier, EventHandler, Received
+from incident_kit.dead_letter import DeadLetters
+from incident_kit.errors import backoff_seconds
 from incident_kit.service import Runtime
 
-EventHandler = Callable[[Event[EventData]], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+__all__ = ["EventHandler", "Received", "subscribe"]
 
 
-async def decode_json(message: StreamMessage[Any]) -> Any:
-    """Decode every message body as JSON, whatever its content-type header says (CloudEvents
-    structured mode uses application/cloudevents+json, which FastStream does not decode)."""
-    try:
-        return json.loads(message.body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise EventParseError(f"message is not JSON: {error}") from error
-
-
-def subscribe(runtime: Runtime, topic: Topic, handle: EventHandler, *, description: str) -> None:
-    """Consume `topic` in this service's consumer group, one message at a time, in order."""
-
-    prefix = runtime.settings.kafka_topic_prefix
-
-    @runtime.broker.subscriber(
+def subscribe(
+    runtime: Runtime,
+    topic: Topic,
+    handle: EventHandler,
+    *,
+    acts_on: Sequence[type[EventData]],
+    description: str,
+) -> None:
+    """Consume `topic` in this service's consumer group; `handle` sees the first delivery of
+    each event whose payload is one of `acts_on`, in offset order per partition."""
+    settings = runtime.settings
+    prefix = settings.kafka_topic_prefix
+    group = prefix + runtime.name
+    applier = BatchApplier(
+        consumer=runtime.name,
+        handle=handle,
+        acts_on=tuple(acts_on),
+        sessions=runtime.sessions,
+        inbox=runtime.inbox,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        metrics=runtime.metrics,
+        source=f"/{runtime.name}",
+        retries=settings.handler_retries,
+    )
+    dead_letters = DeadLetters(runtime.producer, runtime.metrics, group)
+    subscriber = runtime.broker.subscriber(
         prefix + str(topic),
-        group_id=prefix + runtime.name,
+        group_id=group,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK,
+        batch=True,
+        max_records=settings.consumer_batch_size,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        ack_policy=AckPolicy.MANUAL,
         title=f"{runtime.name}:{topic}",
         description=description,
-        decoder=decode_json,
     )
-    async def on_event(message: CloudEvent) -> None:
-        bind_context(
-            incident_id=message.subject,
-            event_type=message.type,
-            event_id=str(message.id),
-            correlation_id=message.correlationid,
-            trace_id=trace_id_of(message.traceparent),
-        )
-        event = parse_envelope(message)
-        await handle(event)
-        runtime.metrics.events_handled.labels(event.type, "handled").inc()
+    runtime.consumes[str(topic)] = [*runtime.consumes.get(str(topic), []), *acts_on]
+
+    @subscriber
+    async def on_batch(message: KafkaMessage) -> None:
+        records: Any = message.raw_message
+        batch = records if isinstance(records, tuple) else (records,)
+        attempt = 0
+        while True:
+            try:
+                await dead_letters.park(await applier.apply(batch))
+                break
+            except Exception:
+                attempt += 1
+                if not subscriber.running:
+                    await message.nack()  # stopping: leave the batch to the next owner
+                    return
+                delay = backoff_seconds(attempt, cap=settings.retry_max_backoff_seconds)
+                log.warning(
+                    "batch failed, retrying in %.2f s (attempt %d)", delay, attempt, exc_info=True
+                )
+                runtime.metrics.batch_retries.labels(topic=str(topic)).inc()
+                await _wait_polling(subscriber, delay)
+        try:
+            await message.ack()  # one offset commit for the whole batch
+        except CommitFailedError:
+            # The partitions moved to another member meanwhile; it redelivers, the inbox absorbs.
+            log.warning("offset commit failed after a rebalance; the batch will be redelivered")
+
+
+async def _wait_polling(subscriber: LogicSubscriber[Any], seconds: float) -> None:
+    """Wait while staying in the group: pause the partitions and keep polling."""
+    consumer: AIOKafkaConsumer | None = subscriber.consumer
+    if consumer is None:
+        return
+    partitions = consumer.assignment()
+    consumer.pause(*partitions)
+    try:
+        fetched = await consumer.getmany(timeout_ms=int(seconds * 1000))
+        # Paused partitions yield nothing; should any record come, rewind so none is skipped.
+        for partition, records in fetched.items():
+            consumer.seek(partition, records[0].offset)
+    finally:
+        consumer.resume(*(consumer.paused() & consumer.assignment()))

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -27,22 +28,23 @@ def create_engine(
 ) -> AsyncEngine:
     """The pool of one service; its connections carry `application_name`, so pg_stat_activity
     and the server log tell which service a session belongs to."""
-    # Pre-ping (with asyncpg: BEGIN, a query, ROLLBACK per checkout, about a third of a service's
-    # statements) replaces a connection PostgreSQL dropped before a transaction meets it; one
-    # that drops mid-transaction ends in 503 with Retry-After (incident_kit.problems).
+    # No pre-ping: it cost a round trip per checkout (a third of all statements). A connection
+    # PostgreSQL dropped fails its transaction, is discarded by the pool, and the work is
+    # retried: consumers wait the outage out, HTTP answers 503 with Retry-After.
     # Bursts may borrow past the pool's size.
     return create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=20,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": application_name}},
     )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions of one runtime; their own Session class scopes commit hooks to this runtime."""
+    session_class = type("RuntimeSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
 
 
 async def database_reachable(engine: AsyncEngine) -> bool:

@@ -1,9 +1,11 @@
 """The inbox: which events a consumer has processed, recorded in the transaction of the effects,
-so a redelivered event changes nothing twice."""
+so a redelivered event changes nothing twice. A batch claims all its events in one statement."""
 
+from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
+from incident_events import CloudEvent
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, delete, func
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +22,21 @@ def inbox_table(metadata: MetaData) -> Table:
     )
 
 
+async def claim_events(
+    session: AsyncSession, table: Table, *, consumer: str, events: Sequence[CloudEvent]
+) -> set[UUID]:
+    """The ids among `events` this consumer sees for the first time (one statement)."""
+    if not events:
+        return set()
+    statement = (
+        insert(table)
+        .values([{"consumer": consumer, "event_id": e.id, "event_type": e.type} for e in events])
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return set((await session.execute(statement)).scalars())
+
+
 async def claim_event(
     session: AsyncSession, table: Table, *, consumer: str, event_id: UUID, event_type: str
 ) -> bool:
@@ -31,3 +48,12 @@ async def claim_event(
         .returning(table.c.event_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def release_claim(
+    session: AsyncSession, table: Table, *, consumer: str, event_id: UUID
+) -> None:
+    """Forget a claim whose handling was dead-lettered, so a replay of it is handled anew."""
+    await session.execute(
+        delete(table).where(table.c.consumer == consumer, table.c.event_id == event_id)
+    )

@@ -60,6 +60,12 @@ class ServiceMetrics:
             ["event_type", "outcome"],
             registry=registry,
         )
+        self.batch_retries = Counter(
+            "consumer_batch_retries_total",
+            "Batches rolled back by an infrastructure fault and retried after a backoff",
+            ["topic"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
             "dead_letters_total",
             "Messages sent to a dead-letter topic",

@@ -1,15 +1,15 @@
 """The transactional outbox: events are written in the same transaction as the state change,
 and `OutboxRelay` publishes them with an idempotent producer.
 
-The relay wakes on PostgreSQL NOTIFY (sent by the committing transaction) and also polls, so a
-lost notification only delays an event, never loses it. Rows are claimed with
+A commit that wrote outbox rows wakes this process's relay (no NOTIFY inside every transaction);
+the relay also polls, which finds rows other replicas committed. Rows are claimed with
 FOR UPDATE SKIP LOCKED, and only the relay holding the outbox's advisory lock publishes
 (`incident_kit.relay`), so the events of one incident leave in commit order.
 """
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.event import listen
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,20 @@ def outbox_table(metadata: MetaData) -> Table:
     return table
 
 
-def notify_channel(schema: str) -> str:
-    return f"{schema}_outbox"
+_WROTE_OUTBOX = "wrote_outbox"
+
+
+def wake_relay_after_commits(
+    sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]
+) -> None:
+    """Call `wake` after every commit of a session from `sessions` that wrote outbox rows."""
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(_WROTE_OUTBOX, False):
+            wake()
+
+    # A spurious wake (the rows were rolled back) costs the relay one empty query, no more.
+    listen(sessions.kw["sync_session_class"], "after_commit", after_commit)
 
 
 async def add_events(session: AsyncSession, table: Table, events: Iterable[Event[Any]]) -> None:
@@ -73,25 +86,7 @@ async def add_events(session: AsyncSession, table: Table, events: Iterable[Event
     if not rows:
         return
     await session.execute(insert(table), rows)
-    # NOTIFY is delivered at commit, waking the relay without polling.
-    await session.execute(
-        text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(str(table.schema))}
-    )
-
-
-async def claim_unpublished(
-    session: AsyncSession, table: Table, *, limit: int
-) -> Sequence[tuple[int, str, str, str, datetime]]:
-    """Lock the oldest unpublished events for this relay; other replicas skip them."""
-    query = (
-        select(table.c.id, table.c.topic, table.c.message_key, table.c.payload, table.c.created_at)
-        .where(table.c.published_at.is_(None))
-        .order_by(table.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = (await session.execute(query)).all()
-    return [(r.id, r.topic, r.message_key, r.payload, r.created_at) for r in rows]
+    session.info[_WROTE_OUTBOX] = True
 
 
 async def mark_published(

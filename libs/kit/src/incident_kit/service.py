@@ -1,7 +1,7 @@
 """Wiring shared by every service: the runtime (database, broker, outbox relay, metrics) and the
 FastAPI app around it, with a lifespan that starts and stops everything in order.
 
-Shutdown stops the broker first, which lets the in-flight message finish (FastStream's graceful
+Shutdown stops the broker first, which lets the in-flight batch finish (FastStream's graceful
 timeout), then the background loops, the relay and the database.
 """
 
@@ -15,22 +15,21 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
+from incident_events import EventData
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from incident_kit.asyncapi import asyncapi_router
 from incident_kit.clock import Clock
 from incident_kit.database import create_engine, create_session_factory, database_reachable
-from incident_kit.dead_letter import dead_letter_middleware
 from incident_kit.http import RequestMetrics, probes_router
 from incident_kit.kafka import broker_security, client_options
 from incident_kit.logs import configure_logging
 from incident_kit.metrics import ServiceMetrics
+from incident_kit.outbox import wake_relay_after_commits
 from incident_kit.problems import BodySizeLimit, install_problem_handlers
 from incident_kit.relay import OutboxRelay
 from incident_kit.settings import ServiceSettings
@@ -52,12 +51,18 @@ class Runtime:
     broker: KafkaBroker
     producer: AIOKafkaProducer
     relay: OutboxRelay
+    outbox: Table
+    inbox: Table
+    # Per topic, the event payloads this service's subscribers act on (for the AsyncAPI page).
+    consumes: dict[str, list[type[EventData]]] = field(default_factory=dict)
     background: list[BackgroundLoop] = field(default_factory=list)
     # Awaited at shutdown once no message is in flight, e.g. to close a kept-open connection.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox: Table) -> Runtime:
+def build_runtime(
+    name: str, settings: ServiceSettings, clock: Clock, *, outbox: Table, inbox: Table
+) -> Runtime:
     configure_logging(name, settings.log_level)
     metrics = ServiceMetrics(CollectorRegistry(), name)
     engine = create_engine(settings.database_url, application_name=name)
@@ -81,34 +86,22 @@ def build_runtime(name: str, settings: ServiceSettings, clock: Clock, *, outbox:
         retention=timedelta(hours=settings.outbox_retention_hours),
         topic_prefix=settings.kafka_topic_prefix,
     )
-    return Runtime(name, settings, clock, metrics, engine, sessions, broker, producer, relay)
+    # Our own commits wake the relay in-process; the relay's poll finds other replicas' rows.
+    wake_relay_after_commits(sessions, relay.wake)
+    return Runtime(
+        name, settings, clock, metrics, engine, sessions, broker, producer, relay, outbox, inbox
+    )
 
 
 def _build_broker(name: str, settings: ServiceSettings, metrics: ServiceMetrics) -> KafkaBroker:
-    brokers: list[KafkaBroker] = []
-
-    async def publish_dead_letter(
-        body: bytes, topic: str, key: bytes | None, headers: dict[str, str]
-    ) -> None:
-        await brokers[0].publish(body, topic=topic, key=key, headers=headers)
-
-    broker = KafkaBroker(
+    return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=name,
         security=broker_security(settings),
         graceful_timeout=15.0,
-        log_level=logging.DEBUG,  # per-message logs only when debugging
-        middlewares=[
-            KafkaPrometheusMiddleware(registry=metrics.registry, app_name=name),
-            dead_letter_middleware(
-                retries=settings.handler_retries,
-                metrics=metrics,
-                publish_dead_letter=publish_dead_letter,
-            ),
-        ],
+        log_level=logging.DEBUG,  # per-batch logs only when debugging
+        middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=name)],
     )
-    brokers.append(broker)
-    return broker
 
 
 def build_app(
@@ -121,7 +114,7 @@ def build_app(
     for router in routers:
         app.include_router(router)
     app.include_router(probes_router(runtime.metrics, _readiness(runtime)))
-    app.include_router(_asyncapi_router(runtime.broker, title, description))
+    app.include_router(asyncapi_router(runtime, title, description))
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     return app
@@ -134,21 +127,6 @@ def _readiness(runtime: Runtime) -> Callable[[], Awaitable[dict[str, bool]]]:
         return {"postgresql": database, "kafka": kafka}
 
     return readiness
-
-
-def _asyncapi_router(broker: KafkaBroker, title: str, description: str) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-    specification = AsyncAPI(broker, title=title, description=description, version="1.0.0")
-
-    @router.get("/asyncapi", response_class=HTMLResponse, include_in_schema=False)
-    async def asyncapi_page() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(specification.to_specification()))
-
-    @router.get("/asyncapi.json", include_in_schema=False)
-    async def asyncapi_document() -> JSONResponse:
-        return JSONResponse(specification.to_specification().to_jsonable())
-
-    return router
 
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
@@ -165,7 +143,7 @@ def _lifespan(runtime: Runtime) -> Lifespan:
         try:
             yield
         finally:
-            await runtime.broker.stop()  # waits for the in-flight message
+            await runtime.broker.stop()  # waits for the in-flight batch
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)

@@ -48,7 +48,18 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    handler_retries: int = Field(default=3, ge=0, le=20)
+    handler_retries: int = Field(
+        default=3, ge=0, le=20, description="In-place retries of a failing handler (not outages)."
+    )
+    consumer_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Most records a subscriber applies at once."
+    )
+    consumer_batch_wait_ms: int = Field(
+        default=2, ge=0, le=1000, description="How long a subscriber waits to fill a batch."
+    )
+    retry_max_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="The longest pause between retries of an outage."
+    )
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_retention_hours: float = Field(
         default=24, gt=0, description="How long published events stay in the outbox table."

@@ -9,11 +9,11 @@ from intake.api import incidents_router
 from intake.config import IntakeSettings
 from intake.handlers import register_handlers
 from intake.metrics import IntakeMetrics
-from intake.tables import outbox
+from intake.tables import inbox, outbox
 
 
 def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
-    runtime = build_runtime("intake", settings, clock, outbox=outbox)
+    runtime = build_runtime("intake", settings, clock, outbox=outbox, inbox=inbox)
     metrics = IntakeMetrics(runtime.metrics.registry)
     register_handlers(runtime)
     guard = api_key_guard(settings.api_key_set)

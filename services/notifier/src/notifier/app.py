@@ -7,10 +7,10 @@ from incident_kit.service import build_app, build_runtime
 
 from notifier.api import preferences_router, status_router
 from notifier.config import NotifierSettings
-from notifier.delivery import Deliveries, NotifierMetrics
+from notifier.delivery import DeliveryWorker, NotifierMetrics
 from notifier.handlers import register_handlers
 from notifier.mail import EmailSender, SmtpEmailSender
-from notifier.tables import outbox
+from notifier.tables import inbox, outbox
 
 DESCRIPTION = (
     "Keeps customers informed in their language: acknowledgements with the agreed response "
@@ -21,20 +21,16 @@ DESCRIPTION = (
 def create_app(
     settings: NotifierSettings, clock: Clock, *, email_sender: EmailSender | None = None
 ) -> FastAPI:
-    runtime = build_runtime("notifier", settings, clock, outbox=outbox)
+    runtime = build_runtime("notifier", settings, clock, outbox=outbox, inbox=inbox)
     if email_sender is None:
         smtp = SmtpEmailSender(settings)
         runtime.closers.append(smtp.close)
         email_sender = smtp
-    deliveries = Deliveries(
-        runtime,
-        email_sender,
-        NotifierMetrics(runtime.metrics.registry),
-        from_address=settings.smtp_from,
-        # The consumer tries a message once plus its retries; the last try gives up on it.
-        max_attempts=settings.handler_retries + 1,
+    worker = DeliveryWorker(
+        runtime, email_sender, NotifierMetrics(runtime.metrics.registry), settings
     )
-    register_handlers(runtime, deliveries=deliveries, public_url=settings.public_url)
+    runtime.background.append(worker.run)
+    register_handlers(runtime, worker=worker, public_url=settings.public_url)
     guard = api_key_guard(settings.api_key_set)
     return build_app(
         runtime,

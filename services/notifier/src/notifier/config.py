@@ -17,6 +17,13 @@ class NotifierSettings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where customers reach the status page; the links in e-mails start with it.
     public_url: str = "http://127.0.0.1:8004"
+    # The delivery worker: backoff between attempts, doubling from the base up to the cap,
+    # until a message is this old; then it fails visibly (notification.failed).
+    delivery_retry_base_seconds: float = Field(default=5.0, ge=0)
+    delivery_retry_cap_seconds: float = Field(default=3600.0, gt=0)
+    delivery_max_age_seconds: float = Field(default=24 * 3600.0, ge=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("public_url")
     @classmethod

@@ -76,6 +76,8 @@ class Delivery:
     status: str
     attempts: int
     created_at: datetime
+    correlation_id: str | None = None
+    traceparent: str | None = None
 
 
 def notification_id_for(cause_event_id: str, channel: str, template: str) -> str:

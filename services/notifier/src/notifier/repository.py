@@ -1,11 +1,10 @@
 """All SQL of the notifier: the incident projection, deliveries and preferences. Never commits."""
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
 from incident_events.types import DeliveryChannel
-from sqlalchemy import case, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +32,8 @@ def _delivery(row: DeliveryRow) -> Delivery:
         status=row.status,
         attempts=row.attempts,
         created_at=row.created_at,
+        correlation_id=row.correlation_id,
+        traceparent=row.traceparent,
     )
 
 
@@ -109,9 +110,16 @@ async def save_preferences(
 
 
 async def add_delivery(
-    session: AsyncSession, *, message: PlannedMessage, subject: str, body: str, now: datetime
-) -> Delivery | None:
-    """Record a message to send; the existing one if it is still pending; None if it is done."""
+    session: AsyncSession,
+    *,
+    message: PlannedMessage,
+    subject: str,
+    body: str,
+    now: datetime,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+) -> bool:
+    """Record a message for the delivery worker, due now; False if it was recorded before."""
     statement = (
         insert(DeliveryRow)
         .values(
@@ -125,22 +133,39 @@ async def add_delivery(
             subject=subject,
             body=body,
             created_at=now,
+            next_attempt_at=now,
+            correlation_id=correlation_id,
+            traceparent=traceparent,
         )
         .on_conflict_do_nothing(constraint="uq_deliveries_cause")
+        .returning(DeliveryRow.notification_id)
     )
-    await session.execute(statement)
-    row = await session.get(DeliveryRow, message.notification_id, populate_existing=True)
-    return _delivery(row) if row is not None and row.status == "pending" else None
+    return (await session.execute(statement)).first() is not None
 
 
-async def pending_deliveries(session: AsyncSession, *, cause_event_id: str) -> Sequence[Delivery]:
-    """Messages an event caused but that were not sent yet: a retry sends them again."""
-    query = (
-        select(DeliveryRow)
-        .where(DeliveryRow.cause_event_id == cause_event_id, DeliveryRow.status == "pending")
-        .order_by(DeliveryRow.created_at, DeliveryRow.notification_id)
+async def claim_due_deliveries(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[Delivery]:
+    """Lease the pending deliveries that are due; another replica skips them until it ends."""
+    due = (
+        select(DeliveryRow.notification_id)
+        .where(
+            DeliveryRow.status == "pending",
+            DeliveryRow.next_attempt_at <= now,
+            or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
+        )
+        .order_by(DeliveryRow.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return [_delivery(row) for row in (await session.execute(query)).scalars()]
+    statement = (
+        update(DeliveryRow)
+        .where(DeliveryRow.notification_id.in_(due.scalar_subquery()))
+        .values(lease_until=lease_until)
+        .returning(DeliveryRow)
+    )
+    rows = (await session.execute(statement)).scalars().all()
+    return sorted((_delivery(row) for row in rows), key=lambda d: d.created_at)
 
 
 async def mark_delivered(
@@ -150,7 +175,13 @@ async def mark_delivered(
     statement = (
         update(DeliveryRow)
         .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
-        .values(status="delivered", attempts=DeliveryRow.attempts + 1, delivered_at=now, error=None)
+        .values(
+            status="delivered",
+            attempts=DeliveryRow.attempts + 1,
+            delivered_at=now,
+            error=None,
+            lease_until=None,
+        )
         .returning(DeliveryRow)
     )
     row = (await session.execute(statement)).scalar_one_or_none()
@@ -158,17 +189,23 @@ async def mark_delivered(
 
 
 async def record_failed_attempt(
-    session: AsyncSession, *, notification_id: str, error: str, max_attempts: int
+    session: AsyncSession,
+    *,
+    notification_id: str,
+    error: str,
+    next_attempt_at: datetime,
+    give_up: bool,
 ) -> Delivery | None:
-    """Count a failed attempt; returns the delivery, now failed, when it was the last attempt."""
-    attempts = DeliveryRow.attempts + 1
+    """Count a failed attempt and schedule the next; the delivery, now failed, if `give_up`."""
     statement = (
         update(DeliveryRow)
         .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
         .values(
-            attempts=attempts,
+            attempts=DeliveryRow.attempts + 1,
             error=error[:2000],
-            status=case((attempts >= max_attempts, "failed"), else_="pending"),
+            status="failed" if give_up else "pending",
+            next_attempt_at=next_attempt_at,
+            lease_until=None,
         )
         .returning(DeliveryRow)
     )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
@@ -54,6 +55,7 @@ class DeliveryRow(Base):
         UniqueConstraint("cause_event_id", "channel", "template", name="uq_deliveries_cause"),
         CheckConstraint("channel IN ('email', 'webhook', 'sms')", name="channel"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     )
 
     notification_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -71,6 +73,12 @@ class DeliveryRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The delivery worker's schedule and claim (a lease, so two replicas never send one message).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Of the event that caused the message: the facts the worker records continue its flow.
+    correlation_id: Mapped[str | None] = mapped_column(Text)
+    traceparent: Mapped[str | None] = mapped_column(Text)
 
 
 class PreferenceRow(Base):

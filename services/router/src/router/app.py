@@ -13,13 +13,13 @@ from router.api import routing_router
 from router.config import RouterSettings
 from router.handlers import register_handlers
 from router.metrics import RouterMetrics
-from router.tables import outbox
+from router.tables import inbox, outbox
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: RouterSettings, clock: Clock) -> FastAPI:
-    runtime = build_runtime("router", settings, clock, outbox=outbox)
+    runtime = build_runtime("router", settings, clock, outbox=outbox, inbox=inbox)
     metrics = RouterMetrics(runtime.metrics.registry)
     register_handlers(runtime, settings, metrics)
     runtime.background.append(queue_depth_refresher(runtime, settings, metrics))

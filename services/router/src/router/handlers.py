@@ -1,26 +1,16 @@
-"""The router's Kafka subscriber on `incidents`: reported -> place, resolved -> release.
+"""The router's Kafka subscriber on `incidents`: reported -> place, resolved -> release."""
 
-One message, one transaction: inbox claim, routing, state, outbox. Other facts are ignored.
-"""
+from functools import partial
 
-from collections.abc import Sequence
-from datetime import datetime
-
-from incident_events import Event, EventData, Topic, follow_up, new_event
+from incident_events import EventData, Topic
 from incident_events.incidents import IncidentReported, IncidentResolved
-from incident_kit.consumer import subscribe
-from incident_kit.inbox import claim_event
-from incident_kit.outbox import add_events
+from incident_events.routing import AssignmentQueued
+from incident_kit.consumer import Received, subscribe
 from incident_kit.service import Runtime
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import domain, placement, repository
 from router.config import RouterSettings
 from router.metrics import RouterMetrics
-from router.tables import inbox, outbox
-
-SOURCE = "/router"
-CONSUMER = "router"
 
 
 def to_incident(reported: IncidentReported) -> domain.Incident:
@@ -32,55 +22,45 @@ def to_incident(reported: IncidentReported) -> domain.Incident:
     )
 
 
-def envelopes(
-    cause: Event[EventData], facts: Sequence[EventData], *, now: datetime
-) -> list[Event[EventData]]:
-    """Facts about the cause's incident continue its flow; facts about queued ones start theirs."""
-    return [
-        follow_up(cause, fact, source=SOURCE, now=now)
-        if fact.incident_id == cause.subject
-        else new_event(fact, source=SOURCE, now=now, causation_id=str(cause.id))
-        for fact in facts
-    ]
-
-
 def register_handlers(runtime: Runtime, settings: RouterSettings, metrics: RouterMetrics) -> None:
-    async def route(session: AsyncSession, event: Event[EventData]) -> list[EventData]:
-        now = runtime.clock.now()
-        match event.data:
+    async def on_incident_event(received: Received) -> None:
+        match received.event.data:
             case IncidentReported() as reported:
-                known = await repository.get_assignment(session, incident_id=event.subject)
-                if known is not None:
-                    return []  # re-reported under a new event id: routed already
-                return [await placement.place(session, incident=to_incident(reported), now=now)]
+                facts = await place(received, reported)
             case IncidentResolved():
-                return await placement.release(
-                    session,
-                    incident_id=event.subject,
-                    now=now,
-                    queue_scan_limit=settings.queue_scan_limit,
-                )
+                facts = await release(received, queue_scan_limit=settings.queue_scan_limit)
             case _:
-                return []  # a fact about the incident the router does not act on
-
-    async def on_incident_event(event: Event[EventData]) -> None:
-        if not isinstance(event.data, IncidentReported | IncidentResolved):
-            return
-        async with runtime.sessions.begin() as session:
-            claimed = await claim_event(
-                session, inbox, consumer=CONSUMER, event_id=event.id, event_type=event.type
-            )
-            if not claimed:
-                return  # redelivery: no second effect
-            facts = await route(session, event)
-            await add_events(session, outbox, envelopes(event, facts, now=runtime.clock.now()))
-            depth = await repository.queue_depth(session)
-        metrics.record(facts, queue_depth=depth)
+                return  # a fact about the incident the router does not act on
+        await received.emit(facts)
+        # The queue's depth is counted only when this changed the queue.
+        changed_queue = isinstance(received.event.data, IncidentResolved) or any(
+            isinstance(fact, AssignmentQueued) for fact in facts
+        )
+        depth = await repository.queue_depth(received.session) if changed_queue else None
+        received.after_commit(partial(metrics.record, facts, queue_depth=depth))
 
     subscribe(
         runtime,
         Topic.INCIDENTS,
         on_incident_event,
+        acts_on=[IncidentReported, IncidentResolved],
         description="Assigns reported incidents to agents or queues them; frees agents on "
         "resolution and gives them the most urgent queued incident they qualify for.",
+    )
+
+
+async def place(received: Received, reported: IncidentReported) -> list[EventData]:
+    session = received.session
+    if await repository.get_assignment(session, incident_id=reported.incident_id) is not None:
+        return []  # re-reported under a new event id: routed already
+    incident = to_incident(reported)
+    return [await placement.place(session, incident=incident, now=received.now)]
+
+
+async def release(received: Received, *, queue_scan_limit: int) -> list[EventData]:
+    return await placement.release(
+        received.session,
+        incident_id=received.event.subject,
+        now=received.now,
+        queue_scan_limit=queue_scan_limit,
     )

@@ -21,11 +21,12 @@ class RouterMetrics:
         for outcome in ("assigned", "queued"):
             self.assignments.labels(outcome)  # export zeros before the first decision
 
-    def record(self, facts: Iterable[EventData], *, queue_depth: int) -> None:
+    def record(self, facts: Iterable[EventData], *, queue_depth: int | None = None) -> None:
         """Count what a committed transaction decided."""
         for fact in facts:
             if isinstance(fact, IncidentAssigned):
                 self.assignments.labels("assigned").inc()
             elif isinstance(fact, AssignmentQueued):
                 self.assignments.labels("queued").inc()
-        self.queue_depth.set(queue_depth)
+        if queue_depth is not None:
+            self.queue_depth.set(queue_depth)

@@ -9,12 +9,12 @@ from sla.api import incidents_router, policies_router
 from sla.config import SlaSettings
 from sla.handlers import register_handlers
 from sla.metrics import SlaMetrics
-from sla.tables import outbox
+from sla.tables import inbox, outbox
 from sla.timer import ClockTimer
 
 
 def create_app(settings: SlaSettings, clock: Clock) -> FastAPI:
-    runtime = build_runtime("sla", settings, clock, outbox=outbox)
+    runtime = build_runtime("sla", settings, clock, outbox=outbox, inbox=inbox)
     sla_metrics = SlaMetrics(runtime.metrics.registry)
     register_handlers(runtime, sla_metrics)
     timer = ClockTimer(

@@ -1,59 +1,49 @@
 """Kafka subscribers of the sla service: incident facts start and stop clocks, assignments record
-the assignee. One message, one transaction: inbox claim, domain, save, outbox."""
+the assignee. Each event is one `match` calling a plain function of the session and now."""
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
 
-from incident_events import Event, EventData, Topic, follow_up
+from incident_events import Event, EventData, Topic
 from incident_events.incidents import IncidentCommented, IncidentReported, IncidentResolved
 from incident_events.routing import IncidentAssigned
 from incident_events.types import SlaMetric, Visibility
-from incident_kit.consumer import subscribe
-from incident_kit.inbox import claim_event
-from incident_kit.outbox import add_events
+from incident_kit.consumer import Received, subscribe
 from incident_kit.service import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sla import domain, repository
 from sla.calendars import calendar_named
 from sla.metrics import SlaMetrics
-from sla.tables import inbox, outbox
 
-SOURCE = "/sla"
 log = logging.getLogger(__name__)
 
 Reaction = Callable[[AsyncSession, datetime], Awaitable[Sequence[EventData]]]
 
 
 def register_handlers(runtime: Runtime, sla_metrics: SlaMetrics) -> None:
-    async def on_event(event: Event[EventData]) -> None:
-        react = reaction_to(event)
+    async def on_event(received: Received) -> None:
+        react = reaction_to(received.event)
         if react is None:
-            return  # a known fact sla does not need; no inbox row for it either
-        now = runtime.clock.now()
-        async with runtime.sessions.begin() as session:
-            if not await claim_event(
-                session, inbox, consumer=runtime.name, event_id=event.id, event_type=event.type
-            ):
-                return  # redelivery: no second effect
-            facts = await react(session, now)
-            await add_events(
-                session, outbox, [follow_up(event, fact, source=SOURCE, now=now) for fact in facts]
-            )
-        sla_metrics.count(facts)
+            return  # a fact sla does not need
+        facts = await react(received.session, received.now)
+        await received.emit(facts)
+        received.after_commit(partial(sla_metrics.count, facts))
 
     subscribe(
         runtime,
         Topic.INCIDENTS,
         on_event,
+        acts_on=[IncidentReported, IncidentCommented, IncidentResolved],
         description="Reports start SLA clocks; first agent replies and resolutions stop them.",
     )
     subscribe(
         runtime,
         Topic.ASSIGNMENTS,
         on_event,
+        acts_on=[IncidentAssigned],
         description="Assignments record who works on the incident.",
     )
 

@@ -1,0 +1,152 @@
+"""Applying a batch of Kafka records: one transaction, one savepoint per message.
+
+The events a handler acts on are claimed in the inbox with one statement; the handler runs only
+for the first delivery of each, in offset order, inside its own savepoint, so a message that
+fails is undone alone while the rest of the batch commits. What the handler emits goes to the
+outbox in the same transaction. Poison is returned to the caller to dead-letter after the
+commit; an infrastructure error rolls the whole batch back and propagates, to be retried.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeAlias
+
+from aiokafka.structs import ConsumerRecord
+from incident_events import Event, EventData, follow_up, new_event, parse_event
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from incident_kit.clock import Clock
+from incident_kit.dead_letter import DeadLetter
+from incident_kit.errors import backoff_seconds, is_infrastructure_error, is_poison
+from incident_kit.inbox import claim_events, release_claim
+from incident_kit.logs import bind_context, clear_context, trace_id_of
+from incident_kit.metrics import ServiceMetrics
+from incident_kit.outbox import add_events
+
+log = logging.getLogger(__name__)
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+@dataclass
+class Received:
+    """One event as its handler sees it: first delivered, inside its batch's transaction."""
+
+    event: Event[EventData]
+    session: AsyncSession
+    now: datetime
+    source: str
+    outbox: Table
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    async def emit(self, facts: Iterable[EventData]) -> None:
+        """Record facts to publish if the batch commits. A fact about this incident follows its
+        cause (correlation and trace kept); one about another incident starts that one's flow
+        and names the cause."""
+        events = [
+            follow_up(self.event, fact, source=self.source, now=self.now)
+            if fact.incident_id == self.event.subject
+            else new_event(fact, source=self.source, now=self.now, causation_id=str(self.event.id))
+            for fact in facts
+        ]
+        await add_events(self.session, self.outbox, events)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the batch has committed (metrics, waking a worker)."""
+        self._after_commit.append(callback)
+
+
+EventHandler = Callable[[Received], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchApplier:
+    """Applies batches of one topic for one consumer (the service), with its handler."""
+
+    consumer: str
+    handle: EventHandler
+    acts_on: tuple[type[EventData], ...]
+    sessions: async_sessionmaker[AsyncSession]
+    inbox: Table
+    outbox: Table
+    clock: Clock
+    metrics: ServiceMetrics
+    source: str
+    retries: int
+
+    async def apply(self, records: Sequence[Record]) -> list[DeadLetter]:
+        """Apply the batch and commit; returns the messages to dead-letter."""
+        parsed, dead = self._parse(records)
+        wanted = [(r, e) for r, e in parsed if isinstance(e.data, self.acts_on)]
+        callbacks: list[Callable[[], None]] = []
+        if wanted:
+            async with self.sessions() as session, session.begin():
+                claimed = await claim_events(
+                    session, self.inbox, consumer=self.consumer, events=[e for _, e in wanted]
+                )
+                for record, event in wanted:
+                    if event.id not in claimed:
+                        self.metrics.events_handled.labels(event.type, "redelivered").inc()
+                        continue
+                    claimed.discard(event.id)  # a duplicate within the batch is handled once
+                    letter = await self._apply_one(session, record, event, callbacks)
+                    if letter is not None:
+                        await release_claim(
+                            session, self.inbox, consumer=self.consumer, event_id=event.id
+                        )
+                        dead.append(letter)
+        clear_context()
+        for callback in callbacks:
+            callback()
+        return dead
+
+    def _parse(
+        self, records: Sequence[Record]
+    ) -> tuple[list[tuple[Record, Event[EventData]]], list[DeadLetter]]:
+        parsed: list[tuple[Record, Event[EventData]]] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            try:
+                parsed.append((record, parse_event(record.value or b"")))
+            except Exception as error:
+                if not is_poison(error):
+                    raise
+                dead.append(DeadLetter(record, error, attempts=1))
+        return parsed, dead
+
+    async def _apply_one(
+        self,
+        session: AsyncSession,
+        record: Record,
+        event: Event[EventData],
+        callbacks: list[Callable[[], None]],
+    ) -> DeadLetter | None:
+        """Run the handler in a savepoint, retrying a defect in place a few times."""
+        bind_context(
+            incident_id=event.subject,
+            event_type=event.type,
+            event_id=str(event.id),
+            correlation_id=event.correlationid,
+            trace_id=trace_id_of(event.traceparent),
+        )
+        for attempt in range(1, self.retries + 2):
+            received = Received(event, session, self.clock.now(), self.source, self.outbox)
+            try:
+                async with session.begin_nested():
+                    await self.handle(received)
+            except Exception as error:
+                if is_infrastructure_error(error):
+                    raise
+                if is_poison(error) or attempt > self.retries:
+                    self.metrics.events_handled.labels(event.type, "dead_lettered").inc()
+                    return DeadLetter(record, error, attempts=attempt)
+                log.warning("handler failed, retrying in place", extra={"attempt": attempt})
+                await asyncio.sleep(backoff_seconds(attempt, base=0.05, cap=1.0))
+                continue
+            callbacks.extend(received._after_commit)
+            self.metrics.events_handled.labels(event.type, "handled").inc()
+            return None
+        raise AssertionError("unreachable: the last attempt returns")
