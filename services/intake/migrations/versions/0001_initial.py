@@ -11,6 +11,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from incident_kit.migration_tables import (
+    create_inbox_table,
+    create_outbox_table,
+    drop_inbox_table,
+    drop_outbox_table,
+)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -50,47 +56,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customers")),
         schema="intake",
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-        schema="intake",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("message_key", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-        schema="intake",
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="intake",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_inbox_table("intake")
+    create_outbox_table("intake")
     op.create_table(
         "incidents",
         sa.Column("incident_id", sa.Text(), nullable=False),
@@ -168,13 +135,7 @@ def downgrade() -> None:
     )
     op.drop_index("ix_incidents_customer_id", table_name="incidents", schema="intake")
     op.drop_table("incidents", schema="intake")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        schema="intake",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="intake")
-    op.drop_table("inbox", schema="intake")
+    drop_outbox_table("intake")
+    drop_inbox_table("intake")
     op.drop_table("customers", schema="intake")
     op.execute(sa.schema.DropSequence(sa.Sequence("incident_reference_seq", schema="intake")))

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from incident_kit.migration_tables import (
+    create_inbox_table,
+    create_outbox_table,
+    drop_inbox_table,
+    drop_outbox_table,
+)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -54,20 +60,7 @@ def upgrade() -> None:
         unique=False,
         schema="notifier",
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-        schema="notifier",
-    )
+    create_inbox_table("notifier")
     op.create_table(
         "incidents",
         sa.Column("incident_id", sa.Text(), nullable=False),
@@ -87,33 +80,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("status_token", name=op.f("uq_incidents_status_token")),
         schema="notifier",
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("message_key", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-        schema="notifier",
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="notifier",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_outbox_table("notifier")
     op.create_table(
         "preferences",
         sa.Column("customer_id", sa.Text(), nullable=False),
@@ -134,15 +101,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table("preferences", schema="notifier")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        schema="notifier",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="notifier")
+    drop_outbox_table("notifier")
     op.drop_table("incidents", schema="notifier")
-    op.drop_table("inbox", schema="notifier")
+    drop_inbox_table("notifier")
     op.drop_index(
         op.f("ix_notifier_deliveries_incident_id"), table_name="deliveries", schema="notifier"
     )

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from incident_kit.migration_tables import (
+    create_inbox_table,
+    create_outbox_table,
+    drop_inbox_table,
+    drop_outbox_table,
+)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -81,59 +87,14 @@ def upgrade() -> None:
         schema="router",
         postgresql_where=sa.text("status = 'queued'"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-        schema="router",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("message_key", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-        schema="router",
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="router",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_inbox_table("router")
+    create_outbox_table("router")
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        schema="router",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="router")
-    op.drop_table("inbox", schema="router")
+    drop_outbox_table("router")
+    drop_inbox_table("router")
     op.drop_index(
         "ix_assignments_queue",
         table_name="assignments",

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from incident_kit.migration_tables import (
+    create_inbox_table,
+    create_outbox_table,
+    drop_inbox_table,
+    drop_outbox_table,
+)
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -63,20 +69,7 @@ def upgrade() -> None:
         schema="sla",
         postgresql_where=sa.text("status = 'running'"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-        schema="sla",
-    )
+    create_inbox_table("sla")
     op.create_table(
         "incidents",
         sa.Column("incident_id", sa.Text(), nullable=False),
@@ -88,33 +81,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("incident_id", name=op.f("pk_incidents")),
         schema="sla",
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("message_key", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-        schema="sla",
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="sla",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_outbox_table("sla")
     op.create_table(
         "policies",
         sa.Column("policy_id", sa.Text(), nullable=False),
@@ -137,15 +104,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table("policies", schema="sla")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        schema="sla",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="sla")
+    drop_outbox_table("sla")
     op.drop_table("incidents", schema="sla")
-    op.drop_table("inbox", schema="sla")
+    drop_inbox_table("sla")
     op.drop_index(
         "ix_clocks_running_next_fire",
         table_name="clocks",
