@@ -55,6 +55,7 @@ class Runtime:
     inbox: Table
     # Per topic, the event payloads this service's subscribers act on (for the AsyncAPI page).
     consumes: dict[str, list[type[EventData]]] = field(default_factory=dict)
+    publishes: dict[str, list[type[EventData]]] = field(default_factory=dict)
     background: list[BackgroundLoop] = field(default_factory=list)
     # Awaited at shutdown once no message is in flight, e.g. to close a kept-open connection.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -1,6 +1,8 @@
 """create_app: intake's runtime, Kafka subscriber and HTTP routes wired together."""
 
 from fastapi import FastAPI
+from incident_events.incidents import IncidentReported, IncidentStatusChanged
+from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
 from incident_kit.http import api_key_guard
 from incident_kit.service import build_app, build_runtime
@@ -14,6 +16,7 @@ from intake.tables import inbox, outbox
 
 def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
     runtime = build_runtime("intake", settings, clock, outbox=outbox, inbox=inbox)
+    declare_publications(runtime, [IncidentReported, IncidentStatusChanged])
     metrics = IntakeMetrics(runtime.metrics.registry)
     register_handlers(runtime)
     guard = api_key_guard(settings.api_key_set)

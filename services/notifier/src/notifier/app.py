@@ -1,6 +1,8 @@
 """create_app: the notifier's runtime, Kafka handlers, SMTP sender and HTTP routes wired up."""
 
 from fastapi import FastAPI
+from incident_events.notifications import NotificationDelivered, NotificationFailed
+from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
 from incident_kit.http import api_key_guard
 from incident_kit.service import build_app, build_runtime
@@ -22,6 +24,7 @@ def create_app(
     settings: NotifierSettings, clock: Clock, *, email_sender: EmailSender | None = None
 ) -> FastAPI:
     runtime = build_runtime("notifier", settings, clock, outbox=outbox, inbox=inbox)
+    declare_publications(runtime, [NotificationDelivered, NotificationFailed])
     if email_sender is None:
         smtp = SmtpEmailSender(settings)
         runtime.closers.append(smtp.close)

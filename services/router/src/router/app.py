@@ -4,6 +4,8 @@ import asyncio
 import logging
 
 from fastapi import FastAPI
+from incident_events.routing import AssignmentQueued, IncidentAssigned
+from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
 from incident_kit.http import api_key_guard
 from incident_kit.service import BackgroundLoop, Runtime, build_app, build_runtime
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: RouterSettings, clock: Clock) -> FastAPI:
     runtime = build_runtime("router", settings, clock, outbox=outbox, inbox=inbox)
+    declare_publications(runtime, [IncidentAssigned, AssignmentQueued])
     metrics = RouterMetrics(runtime.metrics.registry)
     register_handlers(runtime, settings, metrics)
     runtime.background.append(queue_depth_refresher(runtime, settings, metrics))

@@ -1,6 +1,8 @@
 """Wiring of the sla service: runtime, Kafka handlers, the clock timer and the HTTP API."""
 
 from fastapi import FastAPI
+from incident_events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
+from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
 from incident_kit.http import api_key_guard
 from incident_kit.service import build_app, build_runtime
@@ -15,6 +17,7 @@ from sla.timer import ClockTimer
 
 def create_app(settings: SlaSettings, clock: Clock) -> FastAPI:
     runtime = build_runtime("sla", settings, clock, outbox=outbox, inbox=inbox)
+    declare_publications(runtime, [SlaClockStarted, SlaWarning, SlaBreached, SlaMet])
     sla_metrics = SlaMetrics(runtime.metrics.registry)
     register_handlers(runtime, sla_metrics)
     timer = ClockTimer(
