@@ -1,6 +1,16 @@
-"""The command line of every service: `python -m <service> migrate|serve`."""
+"""The command line of every service: `python -m <service> migrate|serve`.
+
+`serve` runs `<SERVICE>_PROCESSES` copies of the service on one listening socket (bound once,
+then inherited by forked workers). Each worker is a full replica: it answers HTTP, is a member
+of the service's consumer groups, and stands by to lead the outbox relay. The parent forwards
+SIGTERM and SIGINT to the workers and exits when they have all stopped.
+"""
 
 import argparse
+import os
+import signal
+import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -31,19 +41,67 @@ def main(
     if arguments.command == "migrate":
         upgrade(settings.database_url, migrations_dir)
         return
+    listener = _listen(settings.http_host, settings.http_port)
+    if settings.processes == 1:
+        _serve_on(listener, settings, create_app)
+        return
+    workers = [_fork(listener, settings, create_app) for _ in range(settings.processes)]
+    listener.close()
+    sys.exit(_supervise(workers))
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _fork(listener: socket.socket, settings: S, create_app: Callable[[S, Clock], FastAPI]) -> int:
+    pid = os.fork()
+    if pid == 0:  # the worker: serve until told to stop, then leave without the parent's cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+        code = 0
+        try:
+            _serve_on(listener, settings, create_app)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    return pid
+
+
+def _supervise(workers: list[int]) -> int:
+    """Forward stop signals to the workers; return non-zero if any of them failed."""
+
+    def forward(signum: int, _: object) -> None:
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    failed = 0
+    for pid in workers:
+        _, status = os.waitpid(pid, 0)
+        failed |= os.waitstatus_to_exitcode(status) != 0
+    return int(failed)
+
+
+def _serve_on(
+    listener: socket.socket, settings: S, create_app: Callable[[S, Clock], FastAPI]
+) -> None:
     # uvloop: the faster event loop uvicorn would pick itself.
-    uvloop.run(_serve(settings, create_app))
+    uvloop.run(_serve(listener, settings, create_app))
 
 
-async def _serve(settings: S, create_app: Callable[[S, Clock], FastAPI]) -> None:
+async def _serve(
+    listener: socket.socket, settings: S, create_app: Callable[[S, Clock], FastAPI]
+) -> None:
     # The app is built inside the event loop: the Kafka clients need a running loop.
     app = create_app(settings, SystemClock())
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=20,
-        access_log=False,
-    )
-    await uvicorn.Server(config).serve()
+    config = uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=20, access_log=False)
+    await uvicorn.Server(config).serve(sockets=[listener])

@@ -9,8 +9,10 @@ Leadership is fenced: rows are claimed and marked published on the lock's own co
 one transaction per batch, so a relay whose connection (and with it the lock) is gone cannot
 claim or mark anything. TCP keepalives on that connection make a silently dead peer noticed.
 
-The relay wakes when this process commits outbox rows (`wake`) and polls for rows committed by
-other replicas. The backlog gauge is refreshed on its own timer, and the leader prunes
+The relay wakes when this process commits outbox rows (`wake`). A standby relay (another
+replica or worker process leads) passes the wake-up on to the leader with one NOTIFY after the
+commit, coalescing those that come while one is on its way; the leader also polls, so a lost
+notification only delays an event. The backlog gauge is refreshed on its own timer, and the leader prunes
 published rows older than the retention.
 """
 
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,13 +69,29 @@ class OutboxRelay:
         self._lock_name = f"{table.schema}.{table.name} relay"
         self._pruned_at = 0.0
         self._wakeup = asyncio.Event()
+        self._channel = f"{table.schema}_outbox"
+        self._notifying = False
         self._tasks: list[asyncio.Task[None]] = []
         self._connection: asyncpg.Connection | None = None
         self.leading = False
 
     def wake(self) -> None:
         """Rows were committed in this process: publish now rather than at the next poll."""
-        self._wakeup.set()
+        if self.leading:
+            self._wakeup.set()
+        elif not self._notifying:
+            self._notifying = True
+            asyncio.get_running_loop().create_task(self._notify_leader())
+
+    async def _notify_leader(self) -> None:
+        try:
+            async with self._sessions() as session:
+                await session.execute(text("SELECT pg_notify(:c, '')"), {"c": self._channel})
+                await session.commit()
+        except Exception:  # the leader's poll finds the rows anyway
+            log.warning("could not notify the leading relay", exc_info=True)
+        finally:
+            self._notifying = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -159,6 +177,7 @@ class OutboxRelay:
             },
         )
         await connection.execute("SELECT pg_advisory_lock(hashtext($1))", self._lock_name)
+        await connection.add_listener(self._channel, lambda *_: self._wakeup.set())
         self.leading = True
         self._metrics.outbox_relay_leader.set(1)
         log.info("outbox relay leads for %s", self._table.schema)

@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes serving on one port; each is a consumer-group member.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     handler_retries: int = Field(
         default=3, ge=0, le=20, description="In-place retries of a failing handler (not outages)."
