@@ -3,6 +3,7 @@
 Jars come from Maven Central via `kafka/pom.xml` (cached until the POM changes);
 storage is formatted once; the broker runs detached and is ready when its port
 accepts and its log says `Kafka Server started` (what testcontainers waits for).
+A live broker is running even while it starts: it is waited for, never started twice.
 """
 
 from __future__ import annotations
@@ -158,12 +159,13 @@ def _is_our_broker(paths: StackPaths, pid: int | None) -> bool:
 
 
 def kafka_running(paths: StackPaths, state: StackState) -> bool:
-    return _is_our_broker(paths, state.pids.get("kafka")) and port_open(state.port("kafka"))
+    """Whether this stack's broker is alive, ready or not (it may be starting or stopping)."""
+    return _is_our_broker(paths, state.pids.get("kafka"))
 
 
 def start_kafka(paths: StackPaths, state: StackState) -> bool:
     """Ensure the broker runs; True when this call started it, False when it was already up."""
-    if kafka_running(paths, state):
+    if kafka_running(paths, state) and _await_running_broker(paths, state):
         return False
     port, controller_port = state.port("kafka"), state.port("kafka-controller")
     if taken := [p for p in (port, controller_port) if port_open(p)]:
@@ -188,6 +190,18 @@ def start_kafka(paths: StackPaths, state: StackState) -> bool:
         stop_kafka(paths, state)
         raise
     return True
+
+
+def _await_running_broker(paths: StackPaths, state: StackState) -> bool:
+    """Wait until the live broker listens (True) or exits (False: start it anew)."""
+    port = state.port("kafka")
+    wait_until(
+        lambda: not kafka_running(paths, state) or port_open(port),
+        timeout=START_TIMEOUT_S,
+        what=f"the running Kafka on 127.0.0.1:{port}",
+        diagnose=lambda: log_tail(paths.log("kafka")),
+    )
+    return kafka_running(paths, state)
 
 
 def _broker_ready(pid: int, port: int, log: Path, offset: int) -> bool:
