@@ -91,7 +91,10 @@ def ensure_jars(paths: StackPaths) -> Path:
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise StackError("Maven (mvn) is needed once to fetch the Kafka jars; it is not on PATH")
+        raise StackError(
+            "Maven (mvn) is needed once to fetch the Kafka jars; it is not on PATH "
+            "(on Debian/Ubuntu `tools/system-packages.sh stack` installs it)"
+        )
     shutil.rmtree(libs, ignore_errors=True)
     argv = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies"]
     argv += ["-DincludeScope=runtime", f"-DoutputDirectory={libs}"]
@@ -123,7 +126,10 @@ def write_config(paths: StackPaths, *, port: int, controller_port: int) -> Path:
 def java_argv(paths: StackPaths, libs: Path, main_class: str, *args: str) -> list[str]:
     java = shutil.which("java")
     if java is None:
-        raise StackError("Java 17+ (java) is needed to run Kafka; it is not on PATH")
+        raise StackError(
+            "Java 17+ (java) is needed to run Kafka; it is not on PATH "
+            "(on Debian/Ubuntu `tools/system-packages.sh stack` installs it)"
+        )
     log4j = f"-Dlog4j2.configurationFile={paths.kafka / 'log4j2.properties'}"
     return [java, *JVM_OPTIONS, log4j, "-cp", f"{libs}/*", main_class, *args]
 
