@@ -16,9 +16,11 @@ $(VENV)/.installed: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pypr
 	@touch $@
 
 run: install            ## the whole system in the foreground; Ctrl-C stops it all
+	tools/system-packages.sh stack
 	$(PY) -m incident_devstack run
 
 up: install             ## the whole system in the background; returns once ready
+	tools/system-packages.sh stack
 	$(PY) -m incident_devstack up
 
 down:                   ## stop everything `make up` started
@@ -31,7 +33,7 @@ logs:
 	$(PY) -m incident_devstack logs
 
 test: install           ## every test, on a real Kafka and PostgreSQL started as needed
-	tools/system-packages.sh
+	tools/system-packages.sh test
 	$(PY) -m pytest
 
 test-unit: install
@@ -42,8 +44,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/events/src libs/kit/src libs/devstack/src libs/devstack/tests services/*/src tests bench
 
-clean:                  ## stop the stack and delete its data (.stack/); the Kafka jars stay in ~/.m2
-	-[ -x $(PY) ] && $(PY) -m incident_devstack down
+clean:                  ## stop the stack, delete its data (.stack/, any cluster under /var/tmp); jars stay
+	-[ -x $(PY) ] && $(PY) -m incident_devstack clean
 	rm -rf .stack
 
 format: install

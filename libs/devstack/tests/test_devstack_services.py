@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from incident_devstack.paths import StackPaths
 from incident_devstack.processes import StackError, pid_alive
 from incident_devstack.services import (
+    reclaim_ports,
     seed_demo,
     service_environment,
     service_running,
@@ -20,7 +22,8 @@ from incident_devstack.services import (
 from incident_devstack.state import StackState
 
 # Follows the services' contract: `migrate` exits, `serve` answers /readyz on
-# FAKESVC_HTTP_PORT; PUT needs the demo key, POST always answers a problem.
+# FAKESVC_HTTP_PORT (503 while the file FAKESVC_UNREADY exists, as when Kafka or
+# PostgreSQL restarts); PUT needs the demo key, POST always answers a problem.
 FAKE_SERVICE = """
 import http.server, os, pathlib, sys
 
@@ -36,7 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.answer(200 if self.path == "/readyz" else 404)
+        unready = os.path.exists(os.environ["FAKESVC_UNREADY"])
+        self.answer(404 if self.path != "/readyz" else 503 if unready else 200)
 
     def do_PUT(self):
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -62,6 +66,7 @@ def fake_service(tmp_path: Path) -> Path:
 
 def _environment(state: StackState, root: Path) -> dict[str, str]:
     base = {**os.environ, "PYTHONPATH": str(root / "code"), "FAKESVC_MIGRATED": str(root / "m")}
+    base["FAKESVC_UNREADY"] = str(root / "unready")
     return service_environment(
         state,
         base,
@@ -96,6 +101,26 @@ def test_a_service_is_migrated_started_reused_seeded_and_stopped(fake_service: P
         stop_service(state, "fakesvc")
     assert pid is not None and not pid_alive(pid)
     assert not service_running(state, "fakesvc")
+
+
+def test_a_live_service_that_is_not_ready_is_waited_for_never_started_again(
+    fake_service: Path,
+) -> None:
+    paths, state = StackPaths(fake_service / "stack"), StackState()
+    env = _environment(state, fake_service)
+    try:
+        start_services(paths, state, env, ["fakesvc"])
+        pid, port = state.pids["fakesvc"], state.port("fakesvc")
+        unready = fake_service / "unready"
+        unready.touch()
+        assert service_running(state, "fakesvc")
+        reclaim_ports(state, ["fakesvc"])  # the port is open, but it is the service's own
+        threading.Timer(1.0, unready.unlink).start()
+        assert start_services(paths, state, env, ["fakesvc"]) == []
+        assert (state.pids["fakesvc"], state.port("fakesvc")) == (pid, port)
+        assert pid_alive(pid) and not unready.exists()
+    finally:
+        stop_service(state, "fakesvc")
 
 
 def test_a_service_that_cannot_migrate_fails_with_its_log(fake_service: Path) -> None:

@@ -10,6 +10,9 @@ from incident_devstack.kafka import new_cluster_id, write_config
 from incident_devstack.logs import follow
 from incident_devstack.paths import StackPaths, find_repo_root
 from incident_devstack.postgres import asyncpg_dsn, create_database_async, with_database
+from incident_devstack.postgres_binaries import server_bin_dir
+from incident_devstack.postgres_home import is_outside_home, outside_home
+from incident_devstack.processes import StackError
 from incident_devstack.state import StackState, load_state, save_state
 
 
@@ -33,10 +36,43 @@ def test_ports_are_distinct_and_survive_a_reload(tmp_path: Path) -> None:
     ports = {name: state.port(name) for name in ("kafka", "kafka-controller", "postgres")}
     key = state.demo_api_key()
     save_state(paths, state)
+    state.postgres_home = "/var/tmp/incident-devstack-0123456789abcdef"
+    save_state(paths, state)
     reloaded = load_state(paths)
     assert len(set(ports.values())) == 3
     assert {name: reloaded.port(name) for name in ports} == ports
     assert reloaded.demo_api_key() == key
+    assert reloaded.postgres_home == state.postgres_home
+
+
+def test_a_cluster_outside_the_checkout_is_named_by_its_stack_dir(tmp_path: Path) -> None:
+    one, other = outside_home(StackPaths(tmp_path / "a")), outside_home(StackPaths(tmp_path / "b"))
+    assert one != other and one == outside_home(StackPaths(tmp_path / "a"))
+    assert is_outside_home(one) and not is_outside_home(tmp_path / "a" / "pg")
+
+
+def _server_programs(bin_dir: Path) -> None:
+    bin_dir.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl"):
+        (bin_dir / name).touch(mode=0o755)
+
+
+def test_server_programs_come_from_path_else_debian_s_version_15_else_the_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    debian, on_path = tmp_path / "usr-lib-postgresql", tmp_path / "bin"
+    on_path.mkdir()
+    monkeypatch.setenv("PATH", str(on_path))
+    with pytest.raises(StackError, match="system-packages.sh stack"):
+        server_bin_dir(debian)
+    for version in ("13", "16"):
+        _server_programs(debian / version / "bin")
+    assert server_bin_dir(debian) == debian / "16" / "bin"
+    _server_programs(debian / "15" / "bin")
+    assert server_bin_dir(debian) == debian / "15" / "bin"
+    # A symlink on PATH (as in /usr/local/bin) stands for its target's directory.
+    (on_path / "pg_ctl").symlink_to(debian / "13" / "bin" / "pg_ctl")
+    assert server_bin_dir(debian) == debian / "13" / "bin"
 
 
 def test_broker_config_listens_on_loopback_with_single_node_internal_topics(

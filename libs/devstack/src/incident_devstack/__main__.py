@@ -1,4 +1,4 @@
-"""The `python -m incident_devstack` command line: up, down, status, logs, run."""
+"""The `python -m incident_devstack` command line: up, down, clean, status, logs, run."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def cmd_up(paths: StackPaths, args: argparse.Namespace) -> int:
 def cmd_down(paths: StackPaths, args: argparse.Namespace) -> int:
     stack.down(paths)
     print("stack stopped")
+    return 0
+
+
+def cmd_clean(paths: StackPaths, args: argparse.Namespace) -> int:
+    stack.clean(paths)
+    print(f"stack stopped; {paths.root} and its PostgreSQL data deleted")
     return 0
 
 
@@ -100,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--infra-only", action="store_true", help="Kafka, PostgreSQL, SMTP sink only")
     up.set_defaults(handler=cmd_up)
     commands.add_parser("down", help="stop everything").set_defaults(handler=cmd_down)
+    clean = commands.add_parser("clean", help="stop everything and delete its data")
+    clean.set_defaults(handler=cmd_clean)
     commands.add_parser("status", help="what runs where").set_defaults(handler=cmd_status)
     logs = commands.add_parser("logs", help="follow the service logs until Ctrl-C")
     logs.set_defaults(handler=cmd_logs)

@@ -3,6 +3,7 @@
 Jars come from Maven Central via `kafka/pom.xml` (cached until the POM changes);
 storage is formatted once; the broker runs detached and is ready when its port
 accepts and its log says `Kafka Server started` (what testcontainers waits for).
+A live broker is running even while it starts: it is waited for, never started twice.
 """
 
 from __future__ import annotations
@@ -90,7 +91,10 @@ def ensure_jars(paths: StackPaths) -> Path:
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise StackError("Maven (mvn) is needed once to fetch the Kafka jars; it is not on PATH")
+        raise StackError(
+            "Maven (mvn) is needed once to fetch the Kafka jars; it is not on PATH "
+            "(on Debian/Ubuntu `tools/system-packages.sh stack` installs it)"
+        )
     shutil.rmtree(libs, ignore_errors=True)
     argv = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies"]
     argv += ["-DincludeScope=runtime", f"-DoutputDirectory={libs}"]
@@ -122,7 +126,10 @@ def write_config(paths: StackPaths, *, port: int, controller_port: int) -> Path:
 def java_argv(paths: StackPaths, libs: Path, main_class: str, *args: str) -> list[str]:
     java = shutil.which("java")
     if java is None:
-        raise StackError("Java 17+ (java) is needed to run Kafka; it is not on PATH")
+        raise StackError(
+            "Java 17+ (java) is needed to run Kafka; it is not on PATH "
+            "(on Debian/Ubuntu `tools/system-packages.sh stack` installs it)"
+        )
     log4j = f"-Dlog4j2.configurationFile={paths.kafka / 'log4j2.properties'}"
     return [java, *JVM_OPTIONS, log4j, "-cp", f"{libs}/*", main_class, *args]
 
@@ -158,12 +165,13 @@ def _is_our_broker(paths: StackPaths, pid: int | None) -> bool:
 
 
 def kafka_running(paths: StackPaths, state: StackState) -> bool:
-    return _is_our_broker(paths, state.pids.get("kafka")) and port_open(state.port("kafka"))
+    """Whether this stack's broker is alive, ready or not (it may be starting or stopping)."""
+    return _is_our_broker(paths, state.pids.get("kafka"))
 
 
 def start_kafka(paths: StackPaths, state: StackState) -> bool:
     """Ensure the broker runs; True when this call started it, False when it was already up."""
-    if kafka_running(paths, state):
+    if kafka_running(paths, state) and _await_running_broker(paths, state):
         return False
     port, controller_port = state.port("kafka"), state.port("kafka-controller")
     if taken := [p for p in (port, controller_port) if port_open(p)]:
@@ -188,6 +196,18 @@ def start_kafka(paths: StackPaths, state: StackState) -> bool:
         stop_kafka(paths, state)
         raise
     return True
+
+
+def _await_running_broker(paths: StackPaths, state: StackState) -> bool:
+    """Wait until the live broker listens (True) or exits (False: start it anew)."""
+    port = state.port("kafka")
+    wait_until(
+        lambda: not kafka_running(paths, state) or port_open(port),
+        timeout=START_TIMEOUT_S,
+        what=f"the running Kafka on 127.0.0.1:{port}",
+        diagnose=lambda: log_tail(paths.log("kafka")),
+    )
+    return kafka_running(paths, state)
 
 
 def _broker_ready(pid: int, port: int, log: Path, offset: int) -> bool:

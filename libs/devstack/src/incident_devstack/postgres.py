@@ -1,40 +1,28 @@
-"""The local PostgreSQL cluster under `.stack/pg`, and databases on any cluster given by URL.
+"""Databases on any PostgreSQL cluster given by URL: URLs, create, drop, the default URL.
 
-PostgreSQL refuses to run as root, so as root every server command runs as the
-`postgres` OS user (runuser), which owns the cluster directory and its log.
+The local cluster itself (initdb, start, stop) is postgres_cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import re
-import shlex
-import subprocess
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from incident_devstack.paths import StackPaths
-from incident_devstack.processes import (
-    StackError,
-    log_tail,
-    port_open,
-    process_matches,
-    wait_until,
-)
-from incident_devstack.state import StackState, load_state
+from incident_devstack.processes import StackError
+from incident_devstack.state import load_state
 
 DATABASE = "incidents"
 SUPERUSER = "postgres"
-OS_USER = "postgres"
-START_TIMEOUT_S = 60
-# Unix socket paths longer than this do not fit in sockaddr_un.
-MAX_SOCKET_PATH = 100
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+T = TypeVar("T")
 
 
 def database_url(port: int, name: str = DATABASE) -> str:
@@ -52,105 +40,32 @@ def asyncpg_dsn(url: str) -> str:
     return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
 
 
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
+def run_in_own_loop(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to the end, callable from inside a running event loop too."""
+    # A private thread has no running loop, so asyncio.run works whoever calls.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
-def _as_cluster_owner(argv: list[str]) -> list[str]:
-    return ["runuser", "-u", OS_USER, "--", *argv] if _running_as_root() else argv
-
-
-def _give_to_cluster_owner(path: Path) -> None:
-    if _running_as_root():
-        owner = pwd.getpwnam(OS_USER)
-        os.chown(path, owner.pw_uid, owner.pw_gid)
-
-
-def _run_logged(paths: StackPaths, argv: list[str], what: str) -> None:
-    with paths.log("postgres").open("ab") as log:
-        done = subprocess.run(
-            _as_cluster_owner(argv), stdout=log, stderr=subprocess.STDOUT, check=False
-        )
-    if done.returncode != 0:
-        raise StackError(f"{what} failed\n{log_tail(paths.log('postgres'))}")
-
-
-def _data_dir(paths: StackPaths) -> Path:
-    return paths.postgres / "data"
-
-
-def _socket_dir(paths: StackPaths) -> Path:
-    return paths.postgres / "run"
-
-
-def init_cluster(paths: StackPaths) -> None:
-    """initdb once: trust authentication, since the server only listens on loopback."""
-    data = _data_dir(paths)
-    if (data / "PG_VERSION").exists():
-        return
-    paths.ensure()
-    for directory in (paths.postgres, _socket_dir(paths)):
-        directory.mkdir(parents=True, exist_ok=True)
-        _give_to_cluster_owner(directory)
-    argv = ["initdb", "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--no-locale"]
-    argv += ["--auth-local=trust", "--auth-host=trust"]
-    _run_logged(paths, argv, "initdb")
-
-
-def _postmaster_pid(paths: StackPaths) -> int | None:
+async def accepts_connections_async(url: str) -> bool:
+    """Whether the server of `url` lets a session in (not while it is starting or recovering)."""
     try:
-        return int((_data_dir(paths) / "postmaster.pid").read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return None
-
-
-def postgres_running(paths: StackPaths, state: StackState) -> bool:
-    pid = _postmaster_pid(paths)
-    return (
-        pid is not None
-        and process_matches(pid, str(_data_dir(paths)))
-        and port_open(state.port("postgres"))
-    )
-
-
-def start_postgres(paths: StackPaths, state: StackState) -> bool:
-    """Ensure the cluster runs with database `incidents`; True when this call started it."""
-    if postgres_running(paths, state):
+        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=2.0)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return False
-    port = state.port("postgres")
-    if port_open(port):
-        raise StackError(f"port {port} saved for PostgreSQL is in use by another process")
-    init_cluster(paths)
-    socket_dir = _socket_dir(paths)
-    if len(str(socket_dir)) + len(f"/.s.PGSQL.{port}") > MAX_SOCKET_PATH:
-        raise StackError(f"socket path under {socket_dir} is too long; use a shorter STACK_DIR")
-    log = paths.log("postgres")
-    log.touch()
-    _give_to_cluster_owner(log)
-    # pg_ctl hands these to a shell, hence the quoting.
-    options = f"-p {port} -k {shlex.quote(str(socket_dir))} -c listen_addresses=127.0.0.1"
-    # Losing the last commits on a crash is fine for a dev stack; waiting for fsync is not.
-    options += " -c synchronous_commit=off"
-    argv = ["pg_ctl", "-D", str(_data_dir(paths)), "-l", str(log), "-w"]
-    argv += ["-t", str(START_TIMEOUT_S), "-o", options, "start"]
-    _run_logged(paths, argv, "pg_ctl start")
-    wait_until(
-        lambda: port_open(port),
-        timeout=START_TIMEOUT_S,
-        what=f"PostgreSQL on 127.0.0.1:{port}",
-        diagnose=lambda: log_tail(log),
-    )
-    create_database(DATABASE, database_url=database_url(port, "postgres"))
+    await connection.close()
     return True
 
 
-def stop_postgres(paths: StackPaths) -> None:
-    pid = _postmaster_pid(paths)
-    # A pid file left by a crash names no server: pg_ctl stop would fail on it.
-    if pid is None or not process_matches(pid, str(_data_dir(paths))):
-        return
-    argv = ["pg_ctl", "-D", str(_data_dir(paths)), "-m", "fast", "-w", "stop"]
-    _run_logged(paths, argv, "pg_ctl stop")
+async def server_settings_async(url: str, names: Iterable[str]) -> dict[str, str]:
+    """The current values of the server settings `names` (as pg_settings spells them)."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        query = "SELECT name, setting FROM pg_settings WHERE name = any($1::text[])"
+        rows = await connection.fetch(query, list(names))
+    finally:
+        await connection.close()
+    return {str(row["name"]): str(row["setting"]) for row in rows}
 
 
 def _checked_name(name: str) -> str:
@@ -194,14 +109,18 @@ def default_database_url() -> str:
 
 
 def create_database(name: str, *, database_url: str | None = None) -> str:
-    """Synchronous create_database_async, callable from inside a running event loop too."""
-    work = create_database_async(name, database_url=database_url or default_database_url())
-    # A private thread has no running loop, so asyncio.run works whoever calls.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
+    """Synchronous create_database_async."""
+    url = database_url or default_database_url()
+    return run_in_own_loop(create_database_async(name, database_url=url))
 
 
 def drop_database(name: str, *, database_url: str | None = None) -> None:
-    work = drop_database_async(name, database_url=database_url or default_database_url())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, work).result()
+    run_in_own_loop(drop_database_async(name, database_url=database_url or default_database_url()))
+
+
+def accepts_connections(url: str) -> bool:
+    return run_in_own_loop(accepts_connections_async(url))
+
+
+def server_settings(url: str, names: Iterable[str]) -> dict[str, str]:
+    return run_in_own_loop(server_settings_async(url, names))

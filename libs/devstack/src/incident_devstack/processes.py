@@ -61,6 +61,28 @@ def process_matches(pid: int, needle: str) -> bool:
     return needle in cmdline
 
 
+def _proc_link(pid: int, name: str) -> Path | None:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/{name}"))
+    except OSError:
+        return None  # gone, or not ours to see
+
+
+def process_cwd(pid: int) -> Path | None:
+    return _proc_link(pid, "cwd")
+
+
+def processes_in(directory: Path, program: str) -> list[int]:
+    """Pids of `program` (by executable name) whose working directory is `directory`."""
+    target = directory.resolve()
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return [
+        pid
+        for pid in pids
+        if process_cwd(pid) == target and getattr(_proc_link(pid, "exe"), "name", "") == program
+    ]
+
+
 def spawn_detached(
     argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> int:

@@ -90,9 +90,13 @@ def _is_ready(state: StackState, name: str) -> bool:
 
 
 def service_running(state: StackState, name: str) -> bool:
+    """Whether the recorded process of `name` is alive, ready or not.
+
+    A live service may be unready only because Kafka or PostgreSQL restarts: it
+    must be waited for, not replaced by a second copy on another port.
+    """
     pid = state.pids.get(name)
-    serving = pid is not None and process_matches(pid, " ".join(_serve_argv(name)[1:]))
-    return serving and _is_ready(state, name)
+    return pid is not None and process_matches(pid, " ".join(_serve_argv(name)[1:]))
 
 
 def migrate(paths: StackPaths, name: str, env: Mapping[str, str]) -> None:
@@ -116,7 +120,7 @@ def migrate(paths: StackPaths, name: str, env: Mapping[str, str]) -> None:
 def start_services(
     paths: StackPaths, state: StackState, env: Mapping[str, str], names: Sequence[str]
 ) -> list[str]:
-    """Migrate and start each service not already serving; return the names started."""
+    """Migrate and start the services not running, wait until all are ready; return the started."""
     paths.ensure()
     to_start = [name for name in names if not service_running(state, name)]
     for name in to_start:
@@ -132,17 +136,17 @@ def start_services(
     for name in to_start:
         state.pids[name] = spawn_detached(_serve_argv(name), log=paths.log(name), env=env)
     wait_until(
-        lambda: all(_ready_or_raise(paths, state, name) for name in to_start),
+        lambda: all(_ready_or_raise(paths, state, name) for name in names),
         timeout=READY_TIMEOUT_S,
-        what=f"GET /readyz of {', '.join(to_start)}",
-        diagnose=lambda: "\n".join(log_tail(paths.log(name), 15) for name in to_start),
+        what=f"GET /readyz of {', '.join(names)}",
+        diagnose=lambda: "\n".join(log_tail(paths.log(name), 15) for name in names),
     )
     return to_start
 
 
 def _ready_or_raise(paths: StackPaths, state: StackState, name: str) -> bool:
     if not pid_alive(state.pids[name]):
-        raise StackError(f"{name} exited during start-up\n{log_tail(paths.log(name))}")
+        raise StackError(f"{name} exited before it was ready\n{log_tail(paths.log(name))}")
     return _is_ready(state, name)
 
 

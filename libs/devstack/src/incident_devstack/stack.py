@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from incident_devstack import kafka, postgres, services
+from incident_devstack import kafka, postgres, postgres_cluster, postgres_home, services
 from incident_devstack.paths import StackPaths, find_repo_root
-from incident_devstack.processes import (
-    StackError,
-    log_tail,
-    pid_alive,
-    port_open,
-    process_matches,
-    spawn_detached,
-    terminate,
-    wait_until,
-)
+from incident_devstack.processes import pid_alive
+from incident_devstack.smtp_sink_process import sink_running, start_smtp_sink, stop_smtp_sink
 from incident_devstack.state import StackState, load_state, locked_state
 
-SINK_TIMEOUT_S = 30.0
 INFRA_PORTS = {"kafka": ("kafka", "kafka-controller"), "postgres": ("postgres",)}
+INFRA_RUNNING = {"kafka": kafka.kafka_running, "postgres": postgres_cluster.postgres_running}
 
 
 @dataclass(frozen=True)
@@ -57,19 +49,21 @@ def ensure_infra(paths: StackPaths, state: StackState, started: list[str] | None
     external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     external_db = os.environ.get("DATABASE_URL")
     starters: dict[str, Callable[[StackPaths, StackState], bool]] = {}
-    if not external_kafka and not kafka.kafka_running(paths, state):
+    if not external_kafka:
         starters["kafka"] = kafka.start_kafka
-    if not external_db and not postgres.postgres_running(paths, state):
-        starters["postgres"] = postgres.start_postgres
-    # Ports are settled here, before the threads, so only one thread writes them.
+    if not external_db:
+        starters["postgres"] = postgres_cluster.start_postgres
+    # Ports are settled here, before the threads, so only one thread writes them;
+    # a live server keeps its port, even one that is still starting.
     for name in starters:
-        for component in INFRA_PORTS[name]:
-            state.reclaim_port(component)
+        if not INFRA_RUNNING[name](paths, state):
+            for component in INFRA_PORTS[name]:
+                state.reclaim_port(component)
     # PostgreSQL starts while the broker's JVM warms up; both are mostly waiting.
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {name: pool.submit(start, paths, state) for name, start in starters.items()}
         wait(jobs.values())
-    started += [name for name, job in jobs.items() if job.exception() is None]
+    started += [name for name, job in jobs.items() if job.exception() is None and job.result()]
     for job in jobs.values():
         job.result()  # raises the first failure, after every success is recorded
     return Infra(
@@ -77,38 +71,6 @@ def ensure_infra(paths: StackPaths, state: StackState, started: list[str] | None
         database_url=external_db or postgres.database_url(state.port("postgres")),
         stack_dir=paths.root,
     )
-
-
-def _sink_argv(paths: StackPaths, port: int) -> list[str]:
-    module = ["-m", "incident_devstack.smtp_sink", "--port", str(port), "--dir", str(paths.mail)]
-    return [sys.executable, *module]
-
-
-def _sink_running(paths: StackPaths, state: StackState) -> bool:
-    pid, port = state.pids.get("smtp"), state.port("smtp")
-    return pid is not None and process_matches(pid, str(paths.mail)) and port_open(port)
-
-
-def start_smtp_sink(paths: StackPaths, state: StackState) -> bool:
-    if _sink_running(paths, state):
-        return False
-    port, log = state.reclaim_port("smtp"), paths.log("smtp-sink")
-    pid = spawn_detached(_sink_argv(paths, port), log=log)
-    state.pids["smtp"] = pid
-
-    def listening() -> bool:
-        if not pid_alive(pid):
-            raise StackError(f"the SMTP sink exited during start-up\n{log_tail(log)}")
-        return port_open(port)
-
-    wait_until(listening, timeout=SINK_TIMEOUT_S, what=f"the SMTP sink on port {port}")
-    return True
-
-
-def stop_smtp_sink(paths: StackPaths, state: StackState) -> None:
-    pid = state.pids.pop("smtp", None)
-    if pid is not None and process_matches(pid, str(paths.mail)):
-        terminate(pid, timeout=10)
 
 
 def up(paths: StackPaths, *, infra_only: bool = False) -> UpReport:
@@ -172,7 +134,7 @@ def stop_components(paths: StackPaths, state: StackState, components: list[str])
     if "kafka" in components:
         kafka.stop_kafka(paths, state)
     if "postgres" in components:
-        postgres.stop_postgres(paths)
+        postgres_cluster.stop_postgres(paths, state)
 
 
 def down(paths: StackPaths) -> None:
@@ -180,6 +142,15 @@ def down(paths: StackPaths) -> None:
         everything = [*services.SERVICE_NAMES, "smtp", "kafka", "postgres"]
         stop_components(paths, state, everything)
         state.test_owned, state.test_sessions = [], []
+
+
+def clean(paths: StackPaths) -> None:
+    """down, then delete the stack dir and the PostgreSQL cluster kept outside it, if any."""
+    down(paths)
+    home = postgres_home.recorded_home(paths, load_state(paths))
+    if postgres_home.is_outside_home(home):
+        shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(paths.root, ignore_errors=True)
 
 
 def status(paths: StackPaths) -> list[tuple[str, bool, str]]:
@@ -191,10 +162,10 @@ def status(paths: StackPaths) -> list[tuple[str, bool, str]]:
             partial(kafka.bootstrap_servers, state),
         ),
         "postgres": (
-            partial(postgres.postgres_running, paths, state),
+            partial(postgres_cluster.postgres_running, paths, state),
             lambda: postgres.database_url(state.port("postgres")),
         ),
-        "smtp": (partial(_sink_running, paths, state), lambda: f"127.0.0.1:{state.port('smtp')}"),
+        "smtp": (partial(sink_running, paths, state), lambda: f"127.0.0.1:{state.port('smtp')}"),
     }
     for name in services.SERVICE_NAMES:
         probes[name] = (

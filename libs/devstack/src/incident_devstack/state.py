@@ -33,6 +33,8 @@ class StackState:
     # last session to finish stops them, so a developer's `up` is left alone.
     test_owned: list[str] = field(default_factory=list)
     test_sessions: list[int] = field(default_factory=list)
+    # Where the PostgreSQL cluster lives when not in the stack dir (see postgres_home).
+    postgres_home: str = ""
 
     def port(self, name: str) -> int:
         """The saved port of `name`, or a newly picked free one that is saved from now on."""
@@ -70,6 +72,7 @@ def load_state(paths: StackPaths) -> StackState:
         api_key=str(raw.get("api_key", "")),
         test_owned=[str(v) for v in raw.get("test_owned", [])],
         test_sessions=[int(v) for v in raw.get("test_sessions", [])],
+        postgres_home=str(raw.get("postgres_home", "")),
     )
 
 
