@@ -12,8 +12,8 @@ claim or mark anything. TCP keepalives on that connection make a silently dead p
 The relay wakes when this process commits outbox rows (`wake`). A standby relay (another
 replica or worker process leads) passes the wake-up on to the leader with one NOTIFY after the
 commit, coalescing those that come while one is on its way; the leader also polls, so a lost
-notification only delays an event. The backlog gauge is refreshed on its own timer, and the leader prunes
-published rows older than the retention.
+notification only delays an event. The backlog gauge is refreshed on its own timer, and the
+leader prunes published rows older than the retention.
 """
 
 import asyncio
