@@ -52,11 +52,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-BENCH_COUNT ?= 1000
-BENCH_RATE ?= 15
+# Which benchmarks (pipeline, cpu, intake, or all) and their options, e.g.
+# make bench BENCH=pipeline BENCH_ARGS="--rates 25,50,100 --step-seconds 20"; `--quick` checks all.
+BENCH ?= all
+BENCH_ARGS ?=
 
-bench: install          ## load against the running stack (`make up` first); results in bench/results/
-	$(PY) -m bench --count $(BENCH_COUNT) --rate $(BENCH_RATE)
+bench: install          ## the benchmark suite against the running stack (`make up` first); results in bench/results/
+	$(if $(filter all intake,$(BENCH)),@bench/system-packages.sh)
+	$(PY) -m bench $(BENCH) $(BENCH_ARGS)
 
 schemas: install        ## refresh the committed JSON Schemas (refuses breaking changes)
 	$(PY) -m incident_events.schemas export libs/events/schemas

@@ -1,100 +1,127 @@
-"""`make bench`: baseline and system measured in one run, written to bench/results/*.json."""
+"""`make bench`: the benchmark suite against the running stack, one result file per benchmark
+in bench/results/ and a table for each on the terminal.
+
+    python -m bench [pipeline|cpu|intake|all ...] [--quick] [options]
+"""
 
 import argparse
-import asyncio
-import json
-import os
-import platform
 import shlex
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from dataclasses import fields, replace
+from typing import Any
 
-from bench.baseline import raw_round_trip
-from bench.pipeline import post_to_assigned
+import uvloop
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.cpu import CpuPlan, run_cpu
+from bench.cpu_time import wait_until_quiet
+from bench.intake_alone import IntakePlan, run_intake
+from bench.report import RESULTS, Outcome, render, write_result
+from bench.stack import stack_env, stack_processes
+from bench.sweep import SweepPlan, run_sweep
+
+# In this order: the intake benchmark leaves a backlog the rest of the stack works off for a while.
+ORDER = ("pipeline", "cpu", "intake")
+# Small enough to check that every benchmark runs end to end in about two minutes.
+QUICK = {
+    "pipeline": SweepPlan(
+        rates=(10, 20),
+        step_seconds=3,
+        warmup_seconds=1,
+        drain_seconds=10,
+        baseline_count=100,
+        baseline_rate=50,
+    ),
+    "cpu": CpuPlan(rate=20, seconds=5, warmup_seconds=1, idle_seconds=3),
+    "intake": IntakePlan(seconds=3, warmup_seconds=1),
+}
+# Command-line option -> (benchmark, field of its plan).
+OPTIONS: dict[str, tuple[str, str]] = {
+    "rates": ("pipeline", "rates"),
+    "step_seconds": ("pipeline", "step_seconds"),
+    "warmup_seconds": ("pipeline", "warmup_seconds"),
+    "drain_seconds": ("pipeline", "drain_seconds"),
+    "p99_target_ms": ("pipeline", "p99_target_ms"),
+    "pool_size": ("pipeline", "connections"),
+    "cpu_rate": ("cpu", "rate"),
+    "cpu_seconds": ("cpu", "seconds"),
+    "intake_seconds": ("intake", "seconds"),
+    "connections": ("intake", "connections"),
+}
+DEFAULTS: dict[str, Any] = {"pipeline": SweepPlan(), "cpu": CpuPlan(), "intake": IntakePlan()}
 
 
-def stack_env() -> dict[str, str]:
-    path = ROOT / ".stack" / "stack.env"
-    if not path.exists():
-        sys.exit("no running stack: run `make up` first (.stack/stack.env is missing)")
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key: shlex.split(value)[0] if value else "" for key, value in pairs} | {
-        key: value
-        for key, value in os.environ.items()
-        if key.endswith(("_URL", "API_KEY")) and key in {"INTAKE_URL", "ROUTER_URL", "API_KEY"}
+def _rates(text: str) -> tuple[float, ...]:
+    return tuple(float(rate) for rate in text.split(",") if rate.strip())
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # Checked below, not with `choices`: Python 3.11's argparse rejects an empty list then.
+    parser.add_argument("benchmarks", nargs="*", help=f"of {', '.join(ORDER)}; all by default")
+    parser.add_argument("--quick", action="store_true", help="short runs: checks, not figures")
+    parser.add_argument("--rates", type=_rates, help="pipeline: rates per second, e.g. 25,50,100")
+    parser.add_argument("--step-seconds", type=float, help="pipeline: seconds per rate")
+    parser.add_argument("--warmup-seconds", type=float, help="pipeline: unmeasured, first rate")
+    parser.add_argument("--drain-seconds", type=float, help="pipeline: wait for assignments")
+    parser.add_argument("--p99-target-ms", type=float, help="pipeline: p99 a rate must meet")
+    parser.add_argument("--pool-size", type=int, help="pipeline: HTTP connections at most")
+    parser.add_argument("--cpu-rate", type=float, help="cpu: incidents per second")
+    parser.add_argument("--cpu-seconds", type=float, help="cpu: seconds at that rate")
+    parser.add_argument("--intake-seconds", type=float, help="intake: seconds of wrk per server")
+    parser.add_argument("--connections", type=int, help="intake: wrk's concurrent connections")
+    parser.add_argument("--quiet-cores", type=float, default=0.25, help="busy below: quiet")
+    parser.add_argument("--quiet-timeout", type=float, default=180, help="longest quiet wait")
+    arguments = parser.parse_args(argv)
+    unknown = set(arguments.benchmarks) - {*ORDER, "all"}
+    if unknown:
+        parser.error(f"no benchmark {', '.join(sorted(unknown))}: choose from {', '.join(ORDER)}")
+    return arguments
+
+
+def plans(arguments: argparse.Namespace) -> dict[str, Any]:
+    """Each benchmark's plan: its defaults (or --quick's), then the options given."""
+    chosen = dict(QUICK if arguments.quick else DEFAULTS)
+    for option, (benchmark, field) in OPTIONS.items():
+        value = getattr(arguments, option)
+        if value is not None:
+            chosen[benchmark] = replace(chosen[benchmark], **{field: value})
+    return chosen
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    env, chosen = stack_env(), plans(arguments)
+    asked = set(arguments.benchmarks or ["all"])
+    selected = [name for name in ORDER if {name, "all"} & asked]
+    runners: dict[str, Callable[[dict[str, str], Any], Awaitable[Outcome]]] = {
+        "pipeline": run_sweep,
+        "cpu": run_cpu,
+        "intake": run_intake,
     }
+    command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
+    for name in selected:
+        print(f"{name}: {_describe(chosen[name])}")
+        busy = await wait_until_quiet(
+            stack_processes(), cores=arguments.quiet_cores, timeout=arguments.quiet_timeout
+        )
+        if busy >= arguments.quiet_cores:
+            print(f"  the stack is still busy ({busy:.2f} cores): measuring anyway")
+        outcome = await runners[name](env, chosen[name])
+        outcome.figures["stack_busy_cores_before"] = round(busy, 3)
+        path = write_result(outcome, command=command)
+        print(f"\n{render(outcome.table)}\nwritten to {path.relative_to(RESULTS.parent.parent)}\n")
 
 
-def machine() -> dict[str, object]:
-    memory = next(
-        (
-            line.split()[1]
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        ),
-        "0",
-    )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu,
-        "memory_gib": round(int(memory) / 2**20, 1),
-        "python": platform.python_version(),
-        "host": platform.node(),
-    }
-
-
-async def run(arguments: argparse.Namespace) -> dict[str, object]:
-    env = stack_env()
-    baseline = await raw_round_trip(
-        env["KAFKA_BOOTSTRAP_SERVERS"], count=arguments.count, rate=arguments.rate
-    )
-    system = await post_to_assigned(
-        env,
-        count=arguments.count,
-        rate=arguments.rate,
-        agents=arguments.agents,
-        warmup=arguments.warmup,
-    )
-    return {
-        "command": f"make bench BENCH_COUNT={arguments.count} BENCH_RATE={arguments.rate:g}",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "parameters": {
-            "count": arguments.count,
-            "rate_per_second": arguments.rate,
-            "warmup_count": arguments.warmup,
-        },
-        "baseline_raw_aiokafka_round_trip": baseline,
-        "system_post_to_assigned": system,
-        "ratio_p50_system_to_baseline": round(system["p50_ms"] / baseline["p50_ms"], 1),
-        "ratio_p99_system_to_baseline": round(system["p99_ms"] / baseline["p99_ms"], 1),
-    }
+def _describe(plan: Any) -> str:
+    return ", ".join(f"{field.name}={getattr(plan, field.name)}" for field in fields(plan))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=15)
-    parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=250, help="incidents posted unmeasured first")
-    arguments = parser.parse_args()
-    result = asyncio.run(run(arguments))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = ROOT / "bench" / "results" / f"{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    uvloop.run(run(parse_arguments(sys.argv[1:])))
 
 
 if __name__ == "__main__":

@@ -1,175 +1,139 @@
-"""The system under load: POST incidents to intake at a fixed rate and time each one until
-router's `incident.assigned.v1` for it appears on Kafka."""
+"""One step of the whole pipeline under open-loop load: POST incidents to intake at a fixed rate
+and time each, from its POST's due time, until router's `incident.assigned.v1` for it is on
+Kafka."""
 
-import asyncio
-import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from uuid import uuid4
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from incident_events import EventParseError, parse_event
 
-from bench.baseline import pace, wait_for_assignment
+from bench.agents import agents_for, online_agents
+from bench.assignments import AssignmentWatch, watch_assignments
+from bench.http_pool import HttpPool
+from bench.incidents import new_incident
+from bench.open_loop import Sends, post_on_schedule
 from bench.stats import summarize
 
-
-@dataclass
-class Tally:
-    """What the POSTs of one run gave: when each incident was sent, response times, errors."""
-
-    posted: dict[str, float] = field(default_factory=dict)
-    answered: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+# A POST not answered in this time counts as a timeout.
+POST_TIMEOUT_S = 10.0
 
 
-async def post_to_assigned(
-    env: dict[str, str], *, count: int, rate: float, agents: int, warmup: int
-) -> dict[str, float]:
-    """Post `warmup` incidents unmeasured (a cold JVM and cold caches skew the first seconds),
-    then `count` measured ones, at `rate` per second."""
-    run = uuid4().hex[:8]
-    skill = f"bench-{run}"
-    headers = {"Authorization": f"Bearer {env['API_KEY']}"}
-    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
-        await _create_agents(client, env["ROUTER_URL"], run, skill, agents)
-        consumer = AIOKafkaConsumer(
-            "assignments",
-            bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
-            group_id=f"bench-{run}",
-            auto_offset_reset="latest",
-        )
-        await consumer.start()
-        try:
-            await wait_for_assignment(consumer)
-            if warmup:
-                await _measure(client, consumer, env["INTAKE_URL"], skill, warmup, rate)
-            return await _measure(client, consumer, env["INTAKE_URL"], skill, count, rate)
-        finally:
-            await consumer.stop()
-            await _sign_off(client, env["ROUTER_URL"], run, skill, agents)
+@dataclass(frozen=True)
+class StepFigures:
+    """One rate's figures; latencies in milliseconds, POST→assigned unless named otherwise."""
+
+    rate_per_second: float
+    sent: int
+    sent_per_second: float
+    accepted: int  # answered 2xx
+    assigned: int
+    assigned_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    post_response_p50_ms: float
+    post_response_p99_ms: float
+    post_errors: int  # non-2xx answers and failed connections
+    post_timeouts: int
+    unassigned: int  # accepted, but not assigned within the drain time
+    error_fraction: float
+    generator_lag_max_ms: float  # how late the load generator sent; large means it fell behind
+    failures: dict[str, int] = field(default_factory=dict)
+    first_failure: str = ""
+
+    @property
+    def errors(self) -> int:
+        return self.post_errors + self.post_timeouts + self.unassigned
 
 
-async def _measure(
-    client: httpx.AsyncClient,
-    consumer: AIOKafkaConsumer,
-    intake: str,
-    skill: str,
-    count: int,
-    rate: float,
-) -> dict[str, float]:
-    tally = Tally()
-    all_posted = asyncio.Event()
-    waiting = asyncio.create_task(_collect(consumer, tally.posted, all_posted))
-    started = time.perf_counter()
-    await _post_all(client, intake, skill, tally, count, rate)
-    all_posted.set()
-    latencies = await asyncio.wait_for(waiting, timeout=300)
-    elapsed = time.perf_counter() - started
-    if tally.errors:
-        print(f"{len(tally.errors)} POSTs failed, the first: {tally.errors[0]}")
-    responses = summarize(tally.answered, elapsed)
-    return summarize(latencies, elapsed) | {
-        "errors": len(tally.errors),
-        "post_response_p50_ms": responses["p50_ms"],
-        "post_response_p99_ms": responses["p99_ms"],
-    }
+@dataclass(frozen=True)
+class Load:
+    """What a step talks to: router's API for its agents, intake through the lean pool, and the
+    watch on assignments."""
+
+    api: httpx.AsyncClient
+    router_url: str
+    intake: HttpPool
+    watch: AssignmentWatch
 
 
-async def _create_agents(
-    client: httpx.AsyncClient, router: str, run: str, skill: str, agents: int
-) -> None:
-    for index in range(agents):
-        response = await client.put(
-            f"{router}/v1/agents/bench-{run}-{index}",
-            json=_agent(index, skill, "online"),
-        )
-        response.raise_for_status()
-
-
-def _agent(index: int, skill: str, presence: str) -> dict[str, object]:
-    return {
-        "name": f"Bench agent {index}",
-        "skills": {skill: 3},
-        "languages": ["en"],
-        "tier": 3,
-        "capacity": 100,
-        "presence": presence,
-    }
-
-
-async def _sign_off(
-    client: httpx.AsyncClient, router: str, run: str, skill: str, agents: int
-) -> None:
-    """Take the run's agents offline. Deleting them would re-route every incident they hold,
-    a storm of reassignments that would still be loading the stack when the next run starts."""
-    for index in range(agents):
-        await client.put(
-            f"{router}/v1/agents/bench-{run}-{index}", json=_agent(index, skill, "offline")
-        )
-
-
-async def _post_all(
-    client: httpx.AsyncClient,
-    intake: str,
-    skill: str,
-    tally: Tally,
-    count: int,
-    rate: float,
-) -> None:
-    started = time.perf_counter()
-    requests = []
-    for index in range(count):
-        requests.append(asyncio.create_task(_post_one(client, intake, skill, tally)))
-        await pace(started, index + 1, rate)
-    await asyncio.gather(*requests)
-
-
-async def _post_one(
-    client: httpx.AsyncClient,
-    intake: str,
-    skill: str,
-    tally: Tally,
-) -> None:
-    """POST one incident; a failed request is counted, not waited for."""
-    sent_at = time.perf_counter()
+@asynccontextmanager
+async def open_load(env: dict[str, str], *, connections: int) -> AsyncIterator[Load]:
+    auth = {"Authorization": f"Bearer {env['API_KEY']}"}
+    intake = HttpPool(env["INTAKE_URL"], size=connections, headers=auth)
     try:
-        response = await client.post(
-            f"{intake}/v1/incidents",
-            json={
-                "title": "Bench incident",
-                "severity": "medium",
-                "required_skills": [skill],
-                "customer": {"email": "bench@example.com", "language": "en"},
-            },
-        )
-    except httpx.HTTPError as error:
-        tally.errors.append(f"{type(error).__name__}: {error}")
-        return
-    if response.status_code != 201:
-        tally.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
-        return
-    tally.answered.append(time.perf_counter() - sent_at)
-    tally.posted[response.json()["incident_id"]] = sent_at
+        async with (
+            httpx.AsyncClient(headers=auth, timeout=30) as api,
+            watch_assignments(env["KAFKA_BOOTSTRAP_SERVERS"]) as watch,
+        ):
+            yield Load(api, env["ROUTER_URL"], intake, watch)
+    finally:
+        intake.close()
 
 
-async def _collect(
-    consumer: AIOKafkaConsumer, posted: dict[str, float], all_posted: asyncio.Event
-) -> list[float]:
-    """Time every posted incident until its assignment; done once all are posted and seen."""
-    latencies: dict[str, float] = {}
-    early: dict[str, float] = {}  # assigned before the POST's response told us the id
-    while not all_posted.is_set() or len(latencies) < len(posted):
-        batches = await consumer.getmany(timeout_ms=500)
-        now = time.perf_counter()
-        for records in batches.values():
-            for record in records:
-                try:
-                    event = parse_event(record.value)
-                except EventParseError:
-                    continue
-                if event.type == "incident.assigned.v1":
-                    early[event.subject] = now
-        for incident_id in [i for i in early if i in posted]:
-            latencies[incident_id] = early.pop(incident_id) - posted[incident_id]
-    return list(latencies.values())
+async def measure_step(
+    load: Load, *, run: str, rate: float, count: int, drain: float
+) -> StepFigures:
+    """Post `count` incidents at `rate` to agents of their own, then wait up to `drain` seconds
+    for their assignments."""
+    skill = f"bench-{run}"
+    async with online_agents(load.api, load.router_url, skill=skill, count=agents_for(count)):
+        return await post_and_time(load, skill=skill, run=run, rate=rate, count=count, drain=drain)
+
+
+async def post_and_time(
+    load: Load, *, skill: str, run: str, rate: float, count: int, drain: float
+) -> StepFigures:
+    """Post `count` incidents needing `skill` (online agents have it) at `rate`, then wait up to
+    `drain` seconds for their assignments."""
+    sends = await post_on_schedule(
+        load.intake,
+        "/v1/incidents",
+        rate=rate,
+        count=count,
+        request=lambda index: new_incident(f"{run}-{index}", skill=skill),
+        timeout=POST_TIMEOUT_S,
+    )
+    await load.watch.wait_for(sends.due_at, timeout=drain)
+    return step_figures(sends, load.watch.assigned_at, rate=rate, count=count)
+
+
+def step_figures(
+    sends: Sends, assigned_at: dict[str, float], *, rate: float, count: int
+) -> StepFigures:
+    done = {key: assigned_at[key] for key in sends.due_at if key in assigned_at}
+    latencies = [done[key] - sends.due_at[key] for key in done]
+    last_assigned = max(done.values(), default=sends.finished_sending)
+    assigned = summarize(latencies, max(last_assigned - sends.started, 1e-9))
+    answers = summarize(sends.answer_seconds, 1.0)
+    unassigned = len(sends.due_at) - len(done)
+    errors = sends.failed + sends.timeouts + unassigned
+    return StepFigures(
+        rate_per_second=rate,
+        sent=count,
+        sent_per_second=_send_rate(sends, count),
+        accepted=len(sends.due_at),
+        assigned=len(done),
+        assigned_per_second=assigned["throughput_per_second"],
+        p50_ms=assigned["p50_ms"],
+        p95_ms=assigned["p95_ms"],
+        p99_ms=assigned["p99_ms"],
+        mean_ms=assigned["mean_ms"],
+        post_response_p50_ms=answers["p50_ms"],
+        post_response_p99_ms=answers["p99_ms"],
+        post_errors=sends.failed,
+        post_timeouts=sends.timeouts,
+        unassigned=unassigned,
+        error_fraction=round(errors / count, 4) if count else 0.0,
+        generator_lag_max_ms=round(sends.max_lag * 1000, 1),
+        failures=dict(sends.failures),
+        first_failure=sends.first_failure,
+    )
+
+
+def _send_rate(sends: Sends, count: int) -> float:
+    """The rate the POSTs actually left at: below the asked rate when the generator fell behind."""
+    span = sends.finished_sending - sends.started
+    return round((count - 1) / span, 1) if count > 1 and span > 0 else 0.0

@@ -1,0 +1,167 @@
+"""The `intake` benchmark: incidents per second that intake's POST /v1/incidents accepts, closed
+loop (wrk, N connections), against a bare FastAPI echo of the same body, served the same way,
+in the same run. What intake accepts still flows on through the stack while it is measured."""
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+from incident_devstack.processes import free_port
+
+from bench.cpu_time import read_cpu
+from bench.report import Outcome, Table
+from bench.stack import stack_processes
+from bench.wrk import WrkRun, run_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class IntakePlan:
+    seconds: float = 15.0
+    warmup_seconds: float = 3.0
+    connections: int = 32
+    target_per_second: float = 2500.0
+    minimum_per_second: float = 1000.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """One server under wrk: what wrk counted and the CPU the server's processes used."""
+
+    run: WrkRun
+    server_cpu_seconds: float | None  # None: not a process of this machine's stack
+
+    def figures(self) -> dict[str, object]:
+        run = self.run
+        per_request = 1000 / max(run.requests, 1)
+        return {
+            "accepted_per_second": round(run.created_per_second, 1),
+            "p50_ms": round(run.p50_ms, 2),
+            "p99_ms": round(run.p99_ms, 2),
+            "errors": run.errors,
+            "server_cpu_ms_per_request": None
+            if self.server_cpu_seconds is None
+            else round(self.server_cpu_seconds * per_request, 3),
+            "wrk_cpu_ms_per_request": round(run.wrk_cpu_seconds * per_request, 3),
+            "wrk": asdict(run),
+        }
+
+
+async def run_intake(env: dict[str, str], plan: IntakePlan) -> Outcome:
+    # A skill no agent has: router queues these incidents instead of filling bench agents.
+    skill = f"bench-{uuid4().hex[:8]}"
+    async with echo_server() as (echo_url, echo_pid):
+        echo = await _measure(echo_url, echo_pid, env, plan, skill)
+    print(f"  echo: {echo.run.created_per_second:,.0f}/s")
+    intake_pid = stack_processes().get("intake")
+    intake = await _measure(f"{env['INTAKE_URL']}/v1/incidents", intake_pid, env, plan, skill)
+    ratio = round(intake.run.created_per_second / max(echo.run.created_per_second, 1e-9), 3)
+    figures = {
+        "parameters": asdict(plan),
+        "echo": echo.figures(),
+        "intake": intake.figures(),
+        "ratio_intake_to_echo": ratio,
+    }
+    return Outcome("intake", figures, _table(echo, intake, ratio, plan))
+
+
+async def _measure(
+    url: str, pid: int | None, env: dict[str, str], plan: IntakePlan, skill: str
+) -> Served:
+    """A warm-up run of wrk, then the measured one, with the server's CPU read around it."""
+
+    async def load(seconds: float) -> WrkRun:
+        return await run_wrk(
+            url,
+            seconds=seconds,
+            connections=plan.connections,
+            api_key=env["API_KEY"],
+            run_id=uuid4().hex[:12],
+            skill=skill,
+        )
+
+    if plan.warmup_seconds:
+        await load(plan.warmup_seconds)
+    roots = {"server": pid} if pid is not None else {}
+    before = read_cpu(roots)
+    run = await load(plan.seconds)
+    used = read_cpu(roots).since(before).used
+    return Served(run, used["server"] if pid is not None else None)
+
+
+@asynccontextmanager
+async def echo_server() -> AsyncIterator[tuple[str, int]]:
+    """bench.echo_app in a process of its own: (its POST URL, its pid) until the block ends."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.echo_app",
+        "--port",
+        str(port),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        yield f"http://127.0.0.1:{port}/v1/incidents", process.pid
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError(f"the echo app exited with {process.returncode}")
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the echo app did not answer GET /readyz within 30 s")
+
+
+def _table(echo: Served, intake: Served, ratio: float, plan: IntakePlan) -> Table:
+    def row(name: str, served: Served) -> tuple[object, ...]:
+        figures = served.figures()
+        return (
+            name,
+            figures["accepted_per_second"],
+            figures["p50_ms"],
+            figures["p99_ms"],
+            figures["errors"],
+            figures["server_cpu_ms_per_request"],
+            figures["wrk_cpu_ms_per_request"],
+        )
+
+    return Table(
+        title=f"intake: POST /v1/incidents, closed loop, {plan.connections} connections, "
+        f"{plan.seconds:g} s",
+        columns=(
+            "server",
+            "accepted/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "server CPU ms/req",
+            "wrk CPU ms/req",
+        ),
+        rows=[row("echo (FastAPI, same body)", echo), row("intake", intake)],
+        notes=[
+            f"intake / echo: {ratio:.2f}; target {plan.target_per_second:,.0f}/s "
+            f"(minimum {plan.minimum_per_second:,.0f}/s)"
+        ],
+    )

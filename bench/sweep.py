@@ -1,0 +1,113 @@
+"""The `pipeline` benchmark: an open-loop rate sweep, POST→incident.assigned.v1 at each rate,
+with the raw aiokafka round trip on the same broker as the baseline of the same run."""
+
+from dataclasses import asdict, dataclass
+from uuid import uuid4
+
+from bench.baseline import raw_round_trip
+from bench.pipeline import StepFigures, measure_step, open_load
+from bench.report import Outcome, Table
+
+# A step with more errors than this is not "sustained", whatever its latency.
+SUSTAINED_ERROR_FRACTION = 0.001
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    rates: tuple[float, ...] = (25, 50, 100, 200, 400, 800)
+    step_seconds: float = 10.0
+    warmup_seconds: float = 5.0  # at the first rate, unmeasured: the JIT and caches warm up
+    drain_seconds: float = 15.0  # the longest wait for a step's assignments after its POSTs
+    p99_target_ms: float = 30.0
+    stop_error_fraction: float = 0.05
+    stop_p99_ms: float = 5000.0
+    baseline_count: int = 500
+    baseline_rate: float = 100.0
+    connections: int = 256
+
+
+async def run_sweep(env: dict[str, str], plan: SweepPlan) -> Outcome:
+    baseline = await raw_round_trip(
+        env["KAFKA_BOOTSTRAP_SERVERS"], count=plan.baseline_count, rate=plan.baseline_rate
+    )
+    print(f"  baseline: raw aiokafka round trip p50 {baseline['p50_ms']} ms")
+    steps = await _sweep(env, plan)
+    highest = highest_sustained(steps, plan)
+    figures = {
+        "parameters": asdict(plan),
+        "baseline_raw_aiokafka_round_trip": baseline,
+        "steps": [asdict(step) for step in steps],
+        "stopped_early": len(steps) < len(plan.rates),
+        "highest_rate_per_second_with_p99_within_target": highest,
+    }
+    return Outcome("pipeline", figures, _table(steps, baseline, plan, highest))
+
+
+async def _sweep(env: dict[str, str], plan: SweepPlan) -> list[StepFigures]:
+    run = uuid4().hex[:8]
+    steps: list[StepFigures] = []
+    async with open_load(env, connections=plan.connections) as load:
+        warmup = round(plan.rates[0] * plan.warmup_seconds)
+        if warmup:
+            await measure_step(
+                load, run=f"{run}-w", rate=plan.rates[0], count=warmup, drain=plan.drain_seconds
+            )
+        for index, rate in enumerate(plan.rates):
+            count = max(1, round(rate * plan.step_seconds))
+            step = await measure_step(
+                load, run=f"{run}-{index}", rate=rate, count=count, drain=plan.drain_seconds
+            )
+            steps.append(step)
+            print(f"  {rate:g}/s: p99 {step.p99_ms} ms, {step.errors} errors of {step.sent}")
+            if saturated(step, plan):
+                print(f"  {rate:g}/s saturates the stack: the sweep stops here")
+                break
+    return steps
+
+
+def saturated(step: StepFigures, plan: SweepPlan) -> bool:
+    return step.error_fraction > plan.stop_error_fraction or not step.p99_ms <= plan.stop_p99_ms
+
+
+def highest_sustained(steps: list[StepFigures], plan: SweepPlan) -> float | None:
+    """The highest rate whose POST→assigned p99 met the target, with next to no errors."""
+    kept = [
+        step.rate_per_second
+        for step in steps
+        if step.p99_ms <= plan.p99_target_ms and step.error_fraction <= SUSTAINED_ERROR_FRACTION
+    ]
+    return max(kept, default=None)
+
+
+def _table(
+    steps: list[StepFigures], baseline: dict[str, float], plan: SweepPlan, highest: float | None
+) -> Table:
+    rows: list[tuple[object, ...]] = [
+        (
+            f"{step.rate_per_second:g}/s",
+            step.sent_per_second,
+            step.assigned_per_second,
+            f"{step.p50_ms:.0f} / {step.p95_ms:.0f} / {step.p99_ms:.0f}",
+            step.post_response_p99_ms,
+            f"{step.post_errors} / {step.post_timeouts} / {step.unassigned}",
+        )
+        for step in steps
+    ]
+    return Table(
+        title=f"pipeline: POST→incident.assigned.v1, open loop, {plan.step_seconds:g} s per rate",
+        columns=(
+            "rate",
+            "sent/s",
+            "assigned/s",
+            "p50 / p95 / p99 ms",
+            "POST p99 ms",
+            "errors: non-2xx / timeouts / unassigned",
+        ),
+        rows=rows,
+        notes=[
+            f"baseline, raw aiokafka produce→consume at {plan.baseline_rate:g}/s: p50 / p95 / p99 "
+            f"{baseline['p50_ms']} / {baseline['p95_ms']} / {baseline['p99_ms']} ms",
+            f"highest rate with p99 ≤ {plan.p99_target_ms:g} ms: "
+            + (f"{highest:g}/s" if highest is not None else "none of the rates measured"),
+        ],
+    )
