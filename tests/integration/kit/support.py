@@ -1,8 +1,16 @@
-"""What the kit's integration tests share: a fixed time, an event to send, and a service schema
-with the kit's tables in a fresh database."""
+"""What the kit's integration tests share: a fixed time, an event to send, a service schema
+with the kit's tables in a fresh database, a topic of several partitions with incident ids
+spread over them, publishing many messages at once and reading a topic up to a given record."""
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import DefaultPartitioner
 from incident_events import Event, new_event
 from incident_events.incidents import IncidentReopened
 from sqlalchemy import MetaData, text
@@ -11,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def reopened(incident_id: str) -> Event[IncidentReopened]:
-    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason="still broken")
+def reopened(incident_id: str, reason: str = "still broken") -> Event[IncidentReopened]:
+    data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason=reason)
     return new_event(data, source="/kit-test", now=T0)
 
 
@@ -21,3 +29,70 @@ async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:
     async with engine.begin() as connection:
         await connection.execute(text(f"CREATE SCHEMA {metadata.schema}"))
         await connection.run_sync(metadata.create_all)
+
+
+async def create_topic(bootstrap_servers: str, topic: str, *, partitions: int) -> None:
+    """Create `topic` with that many partitions, whatever the broker's default for new topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+def incidents_on_every_partition(partitions: int, each: int) -> list[str]:
+    """Incident ids that the producer's key partitioner spreads `each` to every partition."""
+    chosen: dict[int, list[str]] = {p: [] for p in range(partitions)}
+    choose = DefaultPartitioner()
+    all_partitions = list(range(partitions))
+    while any(len(ids) < each for ids in chosen.values()):
+        incident = f"order-{uuid4()}"
+        ids = chosen[choose(incident.encode(), all_partitions, all_partitions)]
+        if len(ids) < each:
+            ids.append(incident)
+    return [incident for ids in chosen.values() for incident in ids]
+
+
+async def publish_all(
+    bootstrap_servers: str, topic: str, messages: list[tuple[str, bytes]]
+) -> None:
+    """Publish (key, value) messages in order with one producer, all sent before any is awaited,
+    so a consumer that starts afterwards, or is already polling, takes them in few batches."""
+    # Idempotence keeps each partition's order even with several requests in flight.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(topic, value=value, key=key.encode()) for key, value in messages
+        ]
+        for delivery in sent:
+            await delivery
+    finally:
+        await producer.stop()
+
+
+async def read_raw_until(
+    bootstrap_servers: str, topic: str, predicate: Callable[[Any], bool], timeout: float = 30.0
+) -> list[Any]:
+    """Every raw record on `topic` (one partition's order per key) up to the first that matches
+    `predicate`, that one last: what was published before it, e.g. on a dead-letter topic."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=f"test-{uuid4()}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            batches = await consumer.getmany(timeout_ms=int(min(remaining, 1.0) * 1000))
+            for record in (r for records in batches.values() for r in records):
+                seen.append(record)
+                if predicate(record):
+                    return seen
+        raise AssertionError(f"no matching record on {topic} within {timeout}s; saw {len(seen)}")
+    finally:
+        await consumer.stop()

@@ -89,7 +89,7 @@ class BatchApplier:
                 )
                 for record, event in wanted:
                     if event.id not in claimed:
-                        self.metrics.events_handled.labels(event.type, "redelivered").inc()
+                        callbacks.append(self._count(event.type, "redelivered"))
                         continue
                     claimed.discard(event.id)  # a duplicate within the batch is handled once
                     letter = await self._apply_one(session, record, event, callbacks)
@@ -141,12 +141,16 @@ class BatchApplier:
                 if is_infrastructure_error(error):
                     raise
                 if is_poison(error) or attempt > self.retries:
-                    self.metrics.events_handled.labels(event.type, "dead_lettered").inc()
+                    callbacks.append(self._count(event.type, "dead_lettered"))
                     return DeadLetter(record, error, attempts=attempt)
                 log.warning("handler failed, retrying in place", extra={"attempt": attempt})
                 await asyncio.sleep(backoff_seconds(attempt, base=0.05, cap=1.0))
                 continue
             callbacks.extend(received._after_commit)
-            self.metrics.events_handled.labels(event.type, "handled").inc()
+            callbacks.append(self._count(event.type, "handled"))
             return None
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _count(self, event_type: str, outcome: str) -> Callable[[], None]:
+        # Counted once the batch commits: attempts rolled back by an outage are not outcomes.
+        return self.metrics.events_handled.labels(event_type, outcome).inc

@@ -90,8 +90,18 @@ def redacted_reason(error: BaseException) -> str:
         code = sqlstate_of(error)
         cause = type(error.orig).__name__ if error.orig is not None else name
         return f"{name}: {cause}" + (f" (SQLSTATE {code})" if code else "")
+    if isinstance(error, ValidationError):
+        return f"{name}: {_fields_and_rules(error)}"[:1000]
     # Our own poison reasons and parse errors name fields and rules, not values.
     return f"{name}: {error}"[:1000]
+
+
+def _fields_and_rules(error: ValidationError) -> str:
+    # pydantic's own text quotes each input value, which may be personal data.
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}"
+        for item in error.errors(include_url=False, include_input=False)
+    )
 
 
 def backoff_seconds(attempt: int, *, base: float = 0.1, cap: float = 30.0) -> float:
