@@ -1,8 +1,10 @@
-"""Applying a batch of Kafka records: one transaction, one savepoint per message.
+"""Applying a batch of Kafka records: one transaction, and a savepoint per message when needed.
 
 The events a handler acts on are claimed in the inbox with one statement; the handler runs only
-for the first delivery of each, in offset order, inside its own savepoint, so a message that
-fails is undone alone while the rest of the batch commits. What the handler emits goes to the
+for the first delivery of each, in offset order. Optimistically the whole batch runs without
+savepoints (two statements per message saved). When a message fails, the batch is rolled back
+and run again with a savepoint per message, so the failing message is undone alone while the
+rest of the batch commits. What the handler emits goes to the
 outbox in the same transaction. Poison is returned to the caller to dead-letter after the
 commit; an infrastructure error rolls the whole batch back and propagates, to be retried.
 """
@@ -62,6 +64,10 @@ class Received:
 EventHandler = Callable[[Received], Awaitable[None]]
 
 
+class _IsolateMessages(Exception):
+    """A message failed in the optimistic pass: run the batch again, a savepoint per message."""
+
+
 @dataclass(frozen=True)
 class BatchApplier:
     """Applies batches of one topic for one consumer (the service), with its handler."""
@@ -83,25 +89,58 @@ class BatchApplier:
         wanted = [(r, e) for r, e in parsed if isinstance(e.data, self.acts_on)]
         callbacks: list[Callable[[], None]] = []
         if wanted:
-            async with self.sessions() as session, session.begin():
-                claimed = await claim_events(
-                    session, self.inbox, consumer=self.consumer, events=[e for _, e in wanted]
-                )
-                for record, event in wanted:
-                    if event.id not in claimed:
-                        callbacks.append(self._count(event.type, "redelivered"))
-                        continue
-                    claimed.discard(event.id)  # a duplicate within the batch is handled once
-                    letter = await self._apply_one(session, record, event, callbacks)
-                    if letter is not None:
-                        await release_claim(
-                            session, self.inbox, consumer=self.consumer, event_id=event.id
-                        )
-                        dead.append(letter)
+            try:
+                await self._transaction(wanted, dead, callbacks, isolated=False)
+            except _IsolateMessages:
+                callbacks.clear()
+                await self._transaction(wanted, dead, callbacks, isolated=True)
         clear_context()
         for callback in callbacks:
             callback()
         return dead
+
+    async def _transaction(
+        self,
+        wanted: list[tuple[Record, Event[EventData]]],
+        dead: list[DeadLetter],
+        callbacks: list[Callable[[], None]],
+        *,
+        isolated: bool,
+    ) -> None:
+        """Claim and apply the wanted events in one transaction; `isolated`: a savepoint each."""
+        async with self.sessions() as session, session.begin():
+            claimed = await claim_events(
+                session, self.inbox, consumer=self.consumer, events=[e for _, e in wanted]
+            )
+            for record, event in wanted:
+                if event.id not in claimed:
+                    callbacks.append(self._count(event.type, "redelivered"))
+                    continue
+                claimed.discard(event.id)  # a duplicate within the batch is handled once
+                if not isolated:
+                    await self._apply_optimistically(session, event, callbacks)
+                    continue
+                letter = await self._apply_one(session, record, event, callbacks)
+                if letter is not None:
+                    await release_claim(
+                        session, self.inbox, consumer=self.consumer, event_id=event.id
+                    )
+                    dead.append(letter)
+
+    async def _apply_optimistically(
+        self, session: AsyncSession, event: Event[EventData], callbacks: list[Callable[[], None]]
+    ) -> None:
+        """Run the handler with no savepoint; any defect restarts the batch isolated."""
+        self._bind(event)
+        received = Received(event, session, self.clock.now(), self.source, self.outbox)
+        try:
+            await self.handle(received)
+        except Exception as error:
+            if is_infrastructure_error(error):
+                raise
+            raise _IsolateMessages from error
+        callbacks.extend(received._after_commit)
+        callbacks.append(self._count(event.type, "handled"))
 
     def _parse(
         self, records: Sequence[Record]
@@ -125,13 +164,7 @@ class BatchApplier:
         callbacks: list[Callable[[], None]],
     ) -> DeadLetter | None:
         """Run the handler in a savepoint, retrying a defect in place a few times."""
-        bind_context(
-            incident_id=event.subject,
-            event_type=event.type,
-            event_id=str(event.id),
-            correlation_id=event.correlationid,
-            trace_id=trace_id_of(event.traceparent),
-        )
+        self._bind(event)
         for attempt in range(1, self.retries + 2):
             received = Received(event, session, self.clock.now(), self.source, self.outbox)
             try:
@@ -150,6 +183,15 @@ class BatchApplier:
             callbacks.append(self._count(event.type, "handled"))
             return None
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _bind(self, event: Event[EventData]) -> None:
+        bind_context(
+            incident_id=event.subject,
+            event_type=event.type,
+            event_id=str(event.id),
+            correlation_id=event.correlationid,
+            trace_id=trace_id_of(event.traceparent),
+        )
 
     def _count(self, event_type: str, outcome: str) -> Callable[[], None]:
         # Counted once the batch commits: attempts rolled back by an outage are not outcomes.
