@@ -23,13 +23,26 @@ class AgentContention(RuntimeError):
 async def choose_locked(session: AsyncSession, *, incident: Incident) -> Decision:
     """Choose from a snapshot, then lock the chosen agent and confirm it still qualifies."""
     for _ in range(_CHOICE_ATTEMPTS):
-        decision = domain.choose_agent(incident, await repository.online_agents(session))
+        decision = await _choose(session, incident)
         if isinstance(decision, Queued):
             return decision
         locked = await repository.lock_agent(session, agent_id=decision.agent.agent_id)
         if locked is not None and domain.is_eligible(incident, locked):
             return Assigned(locked, domain.assigned_reason(incident, locked))
     raise AgentContention(f"agents kept filling up while placing {incident.incident_id}")
+
+
+async def _choose(session: AsyncSession, incident: Incident) -> Decision:
+    """Choose among the few the database finds eligible; only when none is, load every online
+    agent, which the queue reason needs to say whom to bring online."""
+    min_tier = domain.MIN_TIER[incident.severity]
+    candidates = await repository.least_loaded_eligible(
+        session, incident=incident, min_tier=min_tier
+    )
+    decision = domain.choose_agent(incident, candidates)
+    if isinstance(decision, Queued):
+        decision = domain.choose_agent(incident, await repository.online_agents(session))
+    return decision
 
 
 async def place(session: AsyncSession, *, incident: Incident, now: datetime) -> EventData:

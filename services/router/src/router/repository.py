@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from incident_events.types import Severity
-from sqlalchemy import Boolean, case, delete, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Boolean, Numeric, case, delete, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
@@ -49,6 +49,28 @@ async def online_agents(session: AsyncSession) -> list[Agent]:
     """A snapshot without locks: the candidates; the chosen one is locked afterwards."""
     rows = await session.scalars(select(AgentRow).where(AgentRow.presence == ONLINE))
     return [to_agent(row) for row in rows]
+
+
+async def least_loaded_eligible(
+    session: AsyncSession, *, incident: Incident, min_tier: int
+) -> list[Agent]:
+    """The online agents with room, tier, language and skills for the incident, tied at the
+    lowest load. The database filters, so a decision among many agents loads only a few; the
+    domain checks them again and breaks the tie."""
+    agents = AgentRow.__table__
+    load = agents.c.active_count.cast(Numeric) / func.nullif(agents.c.capacity, 0)
+    filters = [
+        agents.c.presence == ONLINE,
+        agents.c.active_count < agents.c.capacity,
+        agents.c.tier >= min_tier,
+        agents.c.languages.contains([incident.language]),
+    ]
+    if incident.required_skills:
+        filters.append(agents.c.skills.has_all(array(list(incident.required_skills))))
+    ranked = select(agents, func.rank().over(order_by=load).label("load_rank")).where(*filters)
+    tied = ranked.subquery()
+    rows = (await session.execute(select(tied).where(tied.c.load_rank == 1))).all()
+    return [to_agent(row) for row in rows]  # type: ignore[arg-type]
 
 
 async def lock_agent(session: AsyncSession, *, agent_id: str) -> Agent | None:
