@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from notifier import repository
 from notifier.domain import Preferences, customer_language
+from notifier.preferences_cache import PreferencesCache
 from notifier.rendering import render_status_page
 
 # The link is the only credential: keep it out of caches, referrers and search engines.
@@ -62,7 +63,9 @@ def status_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-def preferences_router(runtime: Runtime, guard: Callable[..., Awaitable[str]]) -> APIRouter:
+def preferences_router(
+    runtime: Runtime, guard: Callable[..., Awaitable[str]], cache: PreferencesCache
+) -> APIRouter:
     router = APIRouter(prefix="/v1/customers", tags=["preferences"], dependencies=[Depends(guard)])
 
     @router.put("/{customer_id}/preferences", response_model=PreferencesOut)
@@ -77,6 +80,7 @@ def preferences_router(runtime: Runtime, guard: Callable[..., Awaitable[str]]) -
             await repository.save_preferences(
                 session, customer_id=customer_id, preferences=preferences, now=now
             )
+        cache.forget(customer_id)
         return _preferences_out(customer_id, preferences, now)
 
     @router.get("/{customer_id}/preferences", response_model=PreferencesOut)

@@ -12,6 +12,7 @@ from notifier.config import NotifierSettings
 from notifier.delivery import DeliveryWorker, NotifierMetrics
 from notifier.handlers import register_handlers
 from notifier.mail import EmailSender, SmtpEmailSender
+from notifier.preferences_cache import PreferencesCache
 from notifier.tables import inbox, outbox
 
 DESCRIPTION = (
@@ -33,11 +34,14 @@ def create_app(
         runtime, email_sender, NotifierMetrics(runtime.metrics.registry), settings
     )
     runtime.background.append(worker.run)
-    register_handlers(runtime, worker=worker, public_url=settings.public_url)
+    preferences = PreferencesCache(settings.preferences_cache_seconds)
+    register_handlers(
+        runtime, worker=worker, public_url=settings.public_url, preferences=preferences
+    )
     guard = api_key_guard(settings.api_key_set)
     return build_app(
         runtime,
         title="notifier",
         description=DESCRIPTION,
-        routers=[status_router(runtime), preferences_router(runtime, guard)],
+        routers=[status_router(runtime), preferences_router(runtime, guard, preferences)],
     )

@@ -22,6 +22,8 @@ class NotifierSettings(ServiceSettings):
     delivery_retry_base_seconds: float = Field(default=5.0, ge=0)
     delivery_retry_cap_seconds: float = Field(default=3600.0, gt=0)
     delivery_max_age_seconds: float = Field(default=24 * 3600.0, ge=0)
+    # Another replica's change of a customer's preferences is seen within this time.
+    preferences_cache_seconds: float = Field(default=10.0, ge=0)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
 

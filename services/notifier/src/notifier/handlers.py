@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import domain, repository
 from notifier.delivery import DeliveryWorker
 from notifier.domain import IncidentView, PlannedMessage
+from notifier.preferences_cache import PreferencesCache
 from notifier.rendering import render_message
 
 log = logging.getLogger(__name__)
 
 
-def register_handlers(runtime: Runtime, *, worker: DeliveryWorker, public_url: str) -> None:
-    handlers = NotifierHandlers(worker, public_url)
+def register_handlers(
+    runtime: Runtime, *, worker: DeliveryWorker, public_url: str, preferences: PreferencesCache
+) -> None:
+    handlers = NotifierHandlers(worker, public_url, preferences)
     subscribe(
         runtime,
         Topic.INCIDENTS,
@@ -41,8 +44,10 @@ def register_handlers(runtime: Runtime, *, worker: DeliveryWorker, public_url: s
 
 
 class NotifierHandlers:
-    def __init__(self, worker: DeliveryWorker, public_url: str) -> None:
-        self._worker, self._public_url = worker, public_url
+    def __init__(
+        self, worker: DeliveryWorker, public_url: str, preferences: PreferencesCache
+    ) -> None:
+        self._worker, self._public_url, self._preferences = worker, public_url, preferences
 
     async def on_incident_event(self, received: Received) -> None:
         session = received.session
@@ -81,7 +86,7 @@ class NotifierHandlers:
                     breached,
                     cause_event_id=str(received.event.id),
                     status_url=self._status_url(found),
-                    preferences=await repository.preferences_of(
+                    preferences=await self._preferences.preferences_of(
                         session, customer_id=found.customer_id
                     ),
                 )
@@ -95,7 +100,9 @@ class NotifierHandlers:
             view,
             cause_event_id=str(received.event.id),
             status_url=self._status_url(view),
-            preferences=await repository.preferences_of(session, customer_id=view.customer_id),
+            preferences=await self._preferences.preferences_of(
+                session, customer_id=view.customer_id
+            ),
         )
         await repository.save_incident(session, view=view)
         await self._record(received, planned)

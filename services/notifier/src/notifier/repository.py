@@ -2,9 +2,10 @@
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import cast
 
 from incident_events.types import DeliveryChannel
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,13 +44,18 @@ async def lock_incident(session: AsyncSession, *, incident_id: str, new_token: s
     The lock serialises the report and the SLA clock of one incident, which arrive on two
     topics at once: whichever commits second sees the other's data.
     """
-    await session.execute(
-        insert(IncidentRow)
+    # One round trip: the no-op update of an existing row takes its lock and returns it.
+    table = cast(Table, IncidentRow.__table__)
+    statement = (
+        insert(table)
         .values(incident_id=incident_id, status_token=new_token)
-        .on_conflict_do_nothing(index_elements=[IncidentRow.incident_id])
+        .on_conflict_do_update(
+            index_elements=[table.c.incident_id], set_={"incident_id": table.c.incident_id}
+        )
+        .returning(*(table.c[name] for name in _VIEW_FIELDS))
     )
-    query = select(IncidentRow).where(IncidentRow.incident_id == incident_id).with_for_update()
-    return _view((await session.execute(query)).scalar_one())
+    row = (await session.execute(statement)).one()
+    return IncidentView(**row._mapping)
 
 
 async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
