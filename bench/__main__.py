@@ -13,6 +13,7 @@ from typing import Any
 
 import uvloop
 
+from bench.consumer_overhead import OverheadPlan, run_overhead
 from bench.cpu import CpuPlan, run_cpu
 from bench.cpu_time import wait_until_quiet
 from bench.intake_alone import IntakePlan, run_intake
@@ -21,7 +22,7 @@ from bench.stack import stack_env, stack_processes
 from bench.sweep import SweepPlan, run_sweep
 
 # In this order: the intake benchmark leaves a backlog the rest of the stack works off for a while.
-ORDER = ("pipeline", "cpu", "intake")
+ORDER = ("pipeline", "cpu", "consumer", "intake")
 # Small enough to check that every benchmark runs end to end in about two minutes.
 QUICK = {
     "pipeline": SweepPlan(
@@ -33,6 +34,7 @@ QUICK = {
         baseline_rate=50,
     ),
     "cpu": CpuPlan(rate=20, seconds=5, warmup_seconds=1, idle_seconds=3),
+    "consumer": OverheadPlan(events=2000),
     "intake": IntakePlan(seconds=3, warmup_seconds=1),
 }
 # Command-line option -> (benchmark, field of its plan).
@@ -48,7 +50,12 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "intake_seconds": ("intake", "seconds"),
     "connections": ("intake", "connections"),
 }
-DEFAULTS: dict[str, Any] = {"pipeline": SweepPlan(), "cpu": CpuPlan(), "intake": IntakePlan()}
+DEFAULTS: dict[str, Any] = {
+    "pipeline": SweepPlan(),
+    "cpu": CpuPlan(),
+    "consumer": OverheadPlan(),
+    "intake": IntakePlan(),
+}
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -100,6 +107,7 @@ async def run(arguments: argparse.Namespace) -> None:
     runners: dict[str, Callable[[dict[str, str], Any], Awaitable[Outcome]]] = {
         "pipeline": run_sweep,
         "cpu": run_cpu,
+        "consumer": run_overhead,
         "intake": run_intake,
     }
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
