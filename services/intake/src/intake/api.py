@@ -13,8 +13,9 @@ from intake import domain, repository
 from intake.config import IntakeSettings
 from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
-from intake.reporting import Answer, ReportOutcome, Submission, report_incidents
+from intake.reporting import Answer, Submission, report_incidents
 from intake.schemas import IncidentIn, IncidentOut
+from intake.storing import ReportOutcome
 
 IdempotencyKey = Annotated[
     str | None,

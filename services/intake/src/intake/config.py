@@ -27,5 +27,6 @@ class IntakeSettings(ServiceSettings):
         ge=1,
         le=20,
         description="Group transactions running at once, each on one pooled connection; while "
-        "all run, the next group grows instead.",
+        "all run, the next group grows. Fewer: larger groups, less CPU per report; more: a group "
+        "waiting on a lock holds up fewer reports.",
     )

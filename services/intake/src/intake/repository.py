@@ -12,9 +12,10 @@ from typing import Any
 
 from incident_events.incidents import CustomerRef
 from incident_events.types import Channel, CustomerTier, IncidentStatus, Severity
-from sqlalchemy import Row, Select, Text, and_, column, func, or_, select, update, values
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, Select, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from intake.domain import CUSTOMER_FIELDS, Assignee, CustomerDetails, Incident
 from intake.tables import (
@@ -86,11 +87,11 @@ async def insert_customers(
     ]
     statement = (
         insert(CustomerRow)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=[CustomerRow.customer_id])
         .returning(CustomerRow)
+        .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
     )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(statement)}
+    return {row.customer_id: to_customer(row) for row in await session.scalars(statement, rows)}
 
 
 async def update_customers(
@@ -103,9 +104,11 @@ async def update_customers(
     reports would then queue on one row. Changed rows are locked in key order (FOR NO KEY
     UPDATE under ORDER BY), so concurrent groups cannot deadlock on them.
     """
-    columns = (column(name, Text) for name in ("customer_id", *CUSTOMER_FIELDS))
-    rows = [(d.customer_id, *(_text(getattr(d, f)) for f in CUSTOMER_FIELDS)) for d in details]
-    given = select(values(*columns, name="g").data(rows)).cte("given")
+    given = _rows(
+        "given",
+        customer_id=[d.customer_id for d in details],
+        **{f: [_text(getattr(d, f)) for d in details] for f in CUSTOMER_FIELDS},
+    )
     stored = {name: getattr(CustomerRow, name) for name in CUSTOMER_FIELDS}
     differs = or_(
         *(and_(given.c[f].is_not(None), given.c[f].is_distinct_from(stored[f])) for f in stored)
@@ -133,6 +136,13 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _rows(alias: str, /, **columns: Sequence[str | None]) -> TableValuedAlias:
+    """Rows from parallel text arrays, `unnest(:a, :b, ...) AS alias(a, b, ...)`: unlike VALUES,
+    the statement is the same for any number of rows, so SQLAlchemy compiles it once."""
+    arrays = (bindparam(name, list(values), type_=ARRAY(Text)) for name, values in columns.items())
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=alias)
+
+
 # --- incidents ----------------------------------------------------------------------------
 
 
@@ -148,11 +158,11 @@ async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Inciden
     ordered = sorted(incidents, key=lambda incident: incident.dedup_key or "")
     statement = (
         insert(IncidentRow)
-        .values([_incident_values(incident) for incident in ordered])
         .on_conflict_do_nothing(index_elements=[IncidentRow.dedup_key], index_where=OPEN_INCIDENT)
         .returning(IncidentRow.incident_id)
+        .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
     )
-    return set(await session.scalars(statement))
+    return set(await session.scalars(statement, [_incident_values(i) for i in ordered]))
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
@@ -238,11 +248,11 @@ async def claim_idempotency_keys(session: AsyncSession, *, claims: Sequence[KeyC
     until it commits, then not returned: its request is a retry. Claims go in key order."""
     statement = (
         insert(IdempotencyKeyRow)
-        .values([asdict(claim) for claim in sorted(claims, key=lambda claim: claim.key)])
         .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.key])
         .returning(IdempotencyKeyRow.key)
     )
-    return set(await session.scalars(statement))
+    rows = [asdict(claim) for claim in sorted(claims, key=lambda claim: claim.key)]
+    return set(await session.scalars(statement, rows))
 
 
 async def replays_of(
@@ -263,9 +273,8 @@ async def replays_of(
 
 async def bind_idempotency_keys(session: AsyncSession, *, incident_ids: Mapping[str, str]) -> None:
     """Point each claimed key at the incident its request got."""
-    bound = values(column("key", Text), column("incident_id", Text), name="bound").data(
-        sorted(incident_ids.items())
-    )
+    keys = sorted(incident_ids)
+    bound = _rows("bound", key=keys, incident_id=[incident_ids[key] for key in keys])
     await session.execute(
         update(IdempotencyKeyRow)
         .where(IdempotencyKeyRow.key == bound.c.key)
