@@ -112,16 +112,8 @@ async def _insert_incidents(
     pending = list(positions)
     for _ in range(DEDUP_ATTEMPTS):
         numbers = await repository.next_reference_numbers(session, count=len(pending))
-        drafts = {
-            i: domain.new_incident(
-                received[i].report,
-                incident_id=str(uuid4()),
-                reference=domain.format_reference(number),
-                customer=customers[received[i].report.customer.customer_id],
-                now=received[i].now,
-            )
-            for i, number in zip(pending, numbers, strict=True)
-        }
+        numbered = zip(pending, numbers, strict=True)
+        drafts = {i: _draft(received[i], number, customers) for i, number in numbered}
         inserted = await repository.insert_incidents(session, incidents=list(drafts.values()))
         outcomes |= {
             i: ReportOutcome(d, None) for i, d in drafts.items() if d.incident_id in inserted
@@ -141,3 +133,13 @@ async def _insert_incidents(
         if not pending:
             return outcomes
     raise RuntimeError(f"dedup_keys {sorted(skipped.values())} kept colliding")
+
+
+def _draft(received: Received, number: int, customers: dict[str, CustomerRef]) -> Incident:
+    return domain.new_incident(
+        received.report,
+        incident_id=str(uuid4()),
+        reference=domain.format_reference(number),
+        customer=customers[received.report.customer.customer_id],
+        now=received.now,
+    )
