@@ -1,12 +1,13 @@
 """Concurrent POST /v1/incidents share transactions (group commit) on the real database, and
 each report still gets its own answer: new incidents with their own references and events,
-one incident per Idempotency-Key or open dedup_key, a 422 for a reused key alone, and a burst
-for one customer that neither fails nor writes the customer's unchanged row."""
+one incident per Idempotency-Key or open dedup_key, a 422 for a reused key alone, a burst for
+one customer that all succeeds, and a customer row written only when its details change."""
 
 import asyncio
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import pytest
 from integration.intake.support import RunningIntake, report_body
 
@@ -23,7 +24,8 @@ def grouped(size: int) -> pytest.MarkDecorator:
 
 async def report_all(
     intake: RunningIntake, *requests: tuple[dict[str, Any], str | None]
-) -> list[Any]:
+) -> list[httpx.Response]:
+    """POST all at once, each (body, Idempotency-Key); the answers in the same order."""
     return list(await asyncio.gather(*(intake.report(body, key=key) for body, key in requests)))
 
 
