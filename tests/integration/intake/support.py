@@ -49,6 +49,10 @@ class RunningIntake:
         async with self.engine.connect() as connection:
             return (await connection.execute(text(sql), params)).scalar_one()
 
+    async def execute(self, sql: str, **params: Any) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(sql), params)
+
     async def metric(self, name: str, **labels: str) -> float:
         """A sample from GET /metrics, 0 when absent."""
         exposition = (await self.client.get("/metrics")).text

@@ -1,7 +1,8 @@
 """Intake's HTTP API: report an incident and read it back. Thin: validation is in schemas,
-the transaction in reporting, the rules in domain."""
+the transaction in reporting (reports arriving together share one, see group_commit), the rules
+in domain."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response, status
@@ -9,9 +10,12 @@ from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
 from intake import domain, repository
+from intake.config import IntakeSettings
+from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
-from intake.reporting import report_incident
+from intake.reporting import Answer, Submission, report_incidents
 from intake.schemas import IncidentIn, IncidentOut
+from intake.storing import ReportOutcome
 
 IdempotencyKey = Annotated[
     str | None,
@@ -28,6 +32,7 @@ def incidents_router(
     runtime: Runtime, metrics: IntakeMetrics, guard: Callable[..., Awaitable[str]]
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(guard)])
+    reports = _report_committer(runtime, metrics)
 
     @router.post(
         "",
@@ -40,12 +45,13 @@ def incidents_router(
         """Report an incident: 201 for a new one, 200 with the existing one for a repeated
         Idempotency-Key or the dedup_key of an open incident."""
         try:
-            outcome = await report_incident(
-                runtime.sessions,
-                report=body.to_report(),
-                fingerprint=domain.request_fingerprint(body.model_dump(mode="json")),
-                idempotency_key=idempotency_key,
-                now=runtime.clock.now(),
+            outcome = await reports.submit(
+                Submission(
+                    report=body.to_report(),
+                    fingerprint=domain.request_fingerprint(body.model_dump(mode="json")),
+                    idempotency_key=idempotency_key,
+                    now=runtime.clock.now(),
+                )
             )
         except domain.IdempotencyKeyReused as error:
             raise Problem(
@@ -72,3 +78,24 @@ def incidents_router(
         return IncidentOut.of(incident)
 
     return router
+
+
+def _report_committer(
+    runtime: Runtime, metrics: IntakeMetrics
+) -> GroupCommitter[Submission, ReportOutcome]:
+    settings = runtime.settings
+    if not isinstance(settings, IntakeSettings):
+        raise TypeError("intake's runtime must carry IntakeSettings")
+
+    async def commit(submissions: Sequence[Submission]) -> list[Answer]:
+        return await report_incidents(runtime.sessions, submissions, metrics=metrics)
+
+    committer = GroupCommitter(
+        commit,
+        max_size=settings.group_commit_max_reports,
+        max_wait=settings.group_commit_wait_ms / 1000,
+        max_in_flight=settings.group_commit_max_in_flight,
+    )
+    # At shutdown, after the last request and before the engine closes.
+    runtime.closers.append(committer.close)
+    return committer

@@ -9,3 +9,24 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8001, ge=1, le=65535)
+    # An incident row takes 15 bind parameters; PostgreSQL allows 32,767 per statement.
+    group_commit_max_reports: int = Field(
+        default=200,
+        ge=1,
+        le=1000,
+        description="Reports committed together at most; a full group commits at once.",
+    )
+    group_commit_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="How long the first report of a group waits for others to join it.",
+    )
+    group_commit_max_in_flight: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        description="Group transactions running at once, each on one pooled connection; while "
+        "all run, the next group grows. Fewer: larger groups, less CPU per report; more: a group "
+        "waiting on a lock holds up fewer reports.",
+    )

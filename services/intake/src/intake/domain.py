@@ -16,6 +16,7 @@ from incident_events.types import Channel, CustomerTier, IncidentStatus, Severit
 # A dedup_key only matches incidents still being worked on; a closed one starts a new incident.
 CLOSED_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
 REFERENCE_PREFIX = "INC-"
+CUSTOMER_FIELDS = ("name", "email", "phone", "language", "tier")
 
 
 class IdempotencyKeyReused(Exception):
@@ -99,6 +100,43 @@ def derive_customer_id(
     if phone:
         return f"phone:{''.join(c for c in phone if c.isdigit() or c == '+')}"
     return None
+
+
+def given_details(details: CustomerDetails) -> dict[str, Any]:
+    """The fields a report states about its customer; the others keep what is stored."""
+    stated = {field: getattr(details, field) for field in CUSTOMER_FIELDS}
+    return {field: value for field, value in stated.items() if value is not None}
+
+
+def merge_customer_details(reports: Iterable[CustomerDetails]) -> list[CustomerDetails]:
+    """One entry per customer, sorted by id, as if the reports were stored one after another:
+    each field as the last report that states it says."""
+    merged: dict[str, CustomerDetails] = {}
+    for details in reports:
+        earlier = merged.get(details.customer_id)
+        merged[details.customer_id] = (
+            replace(earlier, **given_details(details)) if earlier else details
+        )
+    return [merged[customer_id] for customer_id in sorted(merged)]
+
+
+def customer_changed(stored: CustomerRef, details: CustomerDetails) -> bool:
+    """Whether storing these details would change the stored customer."""
+    return any(getattr(stored, field) != value for field, value in given_details(details).items())
+
+
+def new_customer(details: CustomerDetails) -> CustomerRef:
+    """A customer not stored yet: what the report states, defaults for the rest."""
+    return CustomerRef(customer_id=details.customer_id, **given_details(details))
+
+
+def first_occurrences(keys: Iterable[str | None]) -> dict[str, int]:
+    """The position of each key's first occurrence; None is no key."""
+    first: dict[str, int] = {}
+    for position, key in enumerate(keys):
+        if key is not None:
+            first.setdefault(key, position)
+    return first
 
 
 def format_reference(number: int) -> str:

@@ -1,9 +1,11 @@
-"""Intake's domain metrics, on the app's registry: reports received and duplicates absorbed."""
+"""Intake's domain metrics, on the app's registry: reports received, duplicates absorbed, and
+how many reports share each commit."""
 
 from incident_events.types import Channel, Severity
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 DEDUPLICATED_VIA = ("idempotency_key", "dedup_key")
+GROUP_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 class IntakeMetrics:
@@ -22,6 +24,17 @@ class IntakeMetrics:
         )
         for via in DEDUPLICATED_VIA:
             self.deduplicated.labels(via)  # export zeros before the first duplicate
+        self.group_commit_size = Histogram(
+            "intake_group_commit_size",
+            "Reports per committed transaction (its _count: report transactions committed)",
+            buckets=GROUP_SIZES,
+            registry=registry,
+        )
+        self.group_commit_fallbacks = Counter(
+            "intake_group_commit_fallbacks_total",
+            "Groups whose transaction failed and were retried one report per transaction",
+            registry=registry,
+        )
 
     def record_report(
         self, *, channel: Channel, severity: Severity, deduplicated_via: str | None

@@ -1,91 +1,145 @@
-"""Reporting an incident, in one transaction: replay an Idempotency-Key, absorb a duplicate
-dedup_key, or store the customer, the incident and its `incident.reported.v1` event together."""
+"""Reporting incidents a group at a time, in one transaction per group: claim the group's
+Idempotency-Keys with one statement, store the first use of each key and the reports without
+one (`storing`), and answer each report on its own: a new incident, a replay of its key, the
+open incident holding its dedup_key, or its own error.
 
+A group whose transaction fails is retried one report per transaction, so a report the database
+refuses fails alone; an unavailable database is every report's answer (503, Retry-After).
+"""
+
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import uuid4
 
-from incident_events import new_event
-from incident_kit.outbox import add_events
+from incident_kit.errors import is_infrastructure_error, redacted_reason, sqlstate_of
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
 from intake.domain import Incident, IncidentReport
-from intake.tables import outbox
+from intake.metrics import IntakeMetrics
+from intake.repository import KeyClaim
+from intake.storing import ReportOutcome, store_reports
 
-SOURCE = "/intake"
-# An open duplicate can be resolved between our failed insert and our lookup; try again then.
-DEDUP_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ReportOutcome:
-    incident: Incident
-    deduplicated_via: str | None  # None: a new incident; else idempotency_key or dedup_key
+class Submission:
+    """One POSTed report waiting for its group's transaction."""
 
-    @property
-    def created(self) -> bool:
-        return self.deduplicated_via is None
+    report: IncidentReport
+    fingerprint: str
+    idempotency_key: str | None
+    now: datetime
 
 
-async def report_incident(
+# IdempotencyKeyReused, or an error of this report alone, is answered rather than raised.
+Answer = ReportOutcome | Exception
+
+
+async def report_incidents(
     sessions: async_sessionmaker[AsyncSession],
+    submissions: Sequence[Submission],
     *,
-    report: IncidentReport,
-    fingerprint: str,
-    idempotency_key: str | None,
-    now: datetime,
-) -> ReportOutcome:
-    """The incident this report stands for, new or existing; raises IdempotencyKeyReused."""
-    async with sessions.begin() as session:
-        if idempotency_key is not None:
-            claimed = await repository.claim_idempotency_key(
-                session, key=idempotency_key, request_hash=fingerprint, now=now
-            )
-            if not claimed:
-                return await _replay(session, key=idempotency_key, fingerprint=fingerprint)
-        outcome = await _store(session, report=report, now=now)
-        if idempotency_key is not None:
-            await repository.bind_idempotency_key(
-                session, key=idempotency_key, incident_id=outcome.incident.incident_id
-            )
-        return outcome
+    metrics: IntakeMetrics,
+) -> list[Answer]:
+    """One answer per submission, in order, once their transaction has committed."""
+    try:
+        return await _in_one_transaction(sessions, submissions, metrics)
+    except Exception as error:
+        if len(submissions) == 1 or _connection_lost(error):
+            raise
+        log.warning("a group of %d reports failed: %s", len(submissions), redacted_reason(error))
+    metrics.group_commit_fallbacks.inc()
+    return [await _alone(sessions, submission, metrics) for submission in submissions]
 
 
-async def _replay(session: AsyncSession, *, key: str, fingerprint: str) -> ReportOutcome:
-    """The answer the first request with this key got (it has committed: we waited for it)."""
-    row = await repository.get_idempotency_key(session, key=key)
-    if row is None or row.request_hash != fingerprint:
-        raise domain.IdempotencyKeyReused(key)
-    incident = await repository.get_incident(session, incident_id=row.incident_id or "")
-    if incident is None:
-        raise RuntimeError(f"idempotency key {key!r} points at no incident")
-    return ReportOutcome(incident, deduplicated_via="idempotency_key")
+async def _in_one_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+    submissions: Sequence[Submission],
+    metrics: IntakeMetrics,
+) -> list[Answer]:
+    try:
+        async with sessions.begin() as session:
+            answers = await _report_group(session, submissions)
+    except Exception as error:
+        if _connection_lost(error) or not _database_unavailable(error):
+            raise
+        # E.g. a refused connection, which asyncpg raises bare: answered 503 like a lost one.
+        raise OperationalError(None, None, error, connection_invalidated=True) from error
+    metrics.group_commit_size.observe(len(submissions))
+    return answers
 
 
-async def _store(session: AsyncSession, *, report: IncidentReport, now: datetime) -> ReportOutcome:
-    customer = await repository.upsert_customer(session, details=report.customer, now=now)
-    for _ in range(DEDUP_ATTEMPTS):
-        number = await repository.next_reference_number(session)
-        incident = domain.new_incident(
-            report,
-            incident_id=str(uuid4()),
-            reference=domain.format_reference(number),
-            customer=customer,
-            now=now,
-        )
-        if await repository.insert_incident(session, incident=incident):
-            event = new_event(
-                domain.reported(incident),
-                source=SOURCE,
-                now=now,
-                correlation_id=incident.incident_id,
-            )
-            await add_events(session, outbox, [event])
-            return ReportOutcome(incident, deduplicated_via=None)
-        existing = await repository.open_incident_by_dedup_key(
-            session, dedup_key=report.dedup_key or ""
-        )
-        if existing is not None:
-            return ReportOutcome(existing, deduplicated_via="dedup_key")
-    raise RuntimeError(f"dedup_key {report.dedup_key!r} kept colliding")
+async def _alone(
+    sessions: async_sessionmaker[AsyncSession], submission: Submission, metrics: IntakeMetrics
+) -> Answer:
+    try:
+        return (await _in_one_transaction(sessions, [submission], metrics))[0]
+    except Exception as error:  # this report's own failure: its answer, not the group's
+        return error
+
+
+def _connection_lost(error: Exception) -> bool:
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """Down, shutting down or out of resources: only waiting helps. A deadlock or serialization
+    failure (SQLSTATE class 40) is not: the reports are retried one per transaction."""
+    return is_infrastructure_error(error) and not (sqlstate_of(error) or "").startswith("40")
+
+
+async def _report_group(session: AsyncSession, submissions: Sequence[Submission]) -> list[Answer]:
+    owners = domain.first_occurrences(s.idempotency_key for s in submissions)
+    claims = [
+        KeyClaim(key, submissions[i].fingerprint, submissions[i].now) for key, i in owners.items()
+    ]
+    claimed = await repository.claim_idempotency_keys(session, claims=claims) if claims else set()
+    # Reports without a key, and first uses of their key, are stored; the rest are retries.
+    storing = [
+        i
+        for i, s in enumerate(submissions)
+        if s.idempotency_key is None
+        or (s.idempotency_key in claimed and owners[s.idempotency_key] == i)
+    ]
+    stored = dict(
+        zip(storing, await store_reports(session, [submissions[i] for i in storing]), strict=True)
+    )
+    bound = {key: stored[owners[key]].incident.incident_id for key in claimed}
+    if bound:
+        await repository.bind_idempotency_keys(session, incident_ids=bound)
+    replays = await _replays(session, submissions, owners, claimed, stored)
+    return [stored[i] if i in stored else replays[i] for i in range(len(submissions))]
+
+
+async def _replays(
+    session: AsyncSession,
+    submissions: Sequence[Submission],
+    owners: dict[str, int],
+    claimed: set[str],
+    stored: dict[int, ReportOutcome],
+) -> dict[int, Answer]:
+    """Each retry judged against its key's first request: the same body gets that incident,
+    another body a 422. The first request is in this group, or committed before it."""
+    earlier = set(owners) - claimed
+    records = await repository.replays_of(session, keys=earlier) if earlier else {}
+    answers: dict[int, Answer] = {}
+    for i, submission in enumerate(submissions):
+        key = submission.idempotency_key
+        if key is None or i in stored:
+            continue
+        if key in claimed:
+            fingerprint = submissions[owners[key]].fingerprint
+            incident: Incident | None = stored[owners[key]].incident
+        else:  # a key without a record vanished between our claim and this lookup
+            fingerprint, incident = records.get(key, ("", None))
+        if fingerprint != submission.fingerprint:
+            answers[i] = domain.IdempotencyKeyReused(key)
+        elif incident is None:
+            answers[i] = RuntimeError(f"idempotency key {key!r} points at no incident")
+        else:
+            answers[i] = ReportOutcome(incident, deduplicated_via="idempotency_key")
+    return answers
