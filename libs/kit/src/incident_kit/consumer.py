@@ -1,8 +1,10 @@
 """Subscribing a service's handler to a topic, batch-first.
 
-The subscriber takes up to `consumer_batch_size` records, or what arrived within
-`consumer_batch_wait_ms`, applies them in one transaction (`incident_kit.batch`), parks the
-poison on the dead-letter topic, and only then commits the offsets, once per batch.
+The subscriber takes what has arrived, up to `consumer_batch_size` records (batches grow with
+the load: while one is applied the next accumulates), applies them in one transaction
+(`incident_kit.batch`), parks the poison on the dead-letter topic, and only then commits the
+offsets, once per batch. An idle subscriber long-polls (`consumer_poll_ms`): records return as
+soon as they arrive, and an idle service does not spin.
 
 An infrastructure fault is waited out: the batch is retried with capped exponential backoff and
 jitter for as long as it takes. Meanwhile the consumer's partitions are paused and it keeps
@@ -63,11 +65,12 @@ def subscribe(
         auto_offset_reset="earliest",
         batch=True,
         max_records=settings.consumer_batch_size,
-        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        batch_timeout_ms=settings.consumer_poll_ms,
         ack_policy=AckPolicy.MANUAL,
         title=f"{runtime.name}:{topic}",
         description=description,
     )
+    _long_poll(subscriber, settings.consumer_batch_size, settings.consumer_poll_ms)
     runtime.consumes[str(topic)] = [*runtime.consumes.get(str(topic), []), *acts_on]
 
     @subscriber
@@ -95,6 +98,18 @@ def subscribe(
         except CommitFailedError:
             # The partitions moved to another member meanwhile; it redelivers, the inbox absorbs.
             log.warning("offset commit failed after a rebalance; the batch will be redelivered")
+
+
+def _long_poll(subscriber: LogicSubscriber[Any], max_records: int, poll_ms: int) -> None:
+    """FastStream's batch loop sleeps a whole timeout after an empty poll, so a short timeout
+    spins an idle service and a long one delays the next message by up to that sleep. Poll
+    long instead, with no sleep: aiokafka returns as soon as records are there."""
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
+        fetched = await consumer.getmany(timeout_ms=poll_ms, max_records=max_records)
+        return tuple(record for records in fetched.values() for record in records)
+
+    subscriber.get_msg = get_msg  # type: ignore[method-assign]
 
 
 async def _wait_polling(subscriber: LogicSubscriber[Any], seconds: float) -> None:

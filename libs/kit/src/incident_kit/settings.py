@@ -60,8 +60,11 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Most records a subscriber applies at once."
     )
-    consumer_batch_wait_ms: int = Field(
-        default=2, ge=0, le=1000, description="How long a subscriber waits to fill a batch."
+    consumer_poll_ms: int = Field(
+        default=100,
+        ge=1,
+        le=5000,
+        description="How long an idle subscriber's poll waits; records return as they arrive.",
     )
     retry_max_backoff_seconds: float = Field(
         default=30.0, gt=0, description="The longest pause between retries of an outage."
