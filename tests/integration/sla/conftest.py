@@ -17,4 +17,5 @@ def settings(infra: Infra, fresh_database_url: str, kafka_topic_prefix: str) -> 
         api_keys="k",
         kafka_topic_prefix=kafka_topic_prefix,
         tick_seconds=0.1,
+        gauge_refresh_seconds=0.1,
     )

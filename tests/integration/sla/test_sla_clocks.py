@@ -35,7 +35,7 @@ async def test_clocks_start_then_warn_then_breach(
     settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
-    app = create_app(settings, clock)
+    app = create_app(settings, clock, timer_clock=clock)
     timer: ClockTimer = app.state.timer
     async with (
         harness.running_app(app) as client,
@@ -85,7 +85,7 @@ async def test_first_reply_meets_the_clock_and_nothing_breaches_later(
     settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
-    app = create_app(settings, clock)
+    app = create_app(settings, clock, timer_clock=clock)
     timer: ClockTimer = app.state.timer
     async with (
         harness.running_app(app) as client,
@@ -122,7 +122,8 @@ async def test_a_restarted_service_fires_overdue_clocks_at_once(
 ) -> None:
     incident_id = f"inc-{uuid4()}"
     async with sla_reader(settings) as reader:
-        first = create_app(settings, FrozenClock(T0))
+        before = FrozenClock(T0)
+        first = create_app(settings, before, timer_clock=before)
         async with harness.running_app(first) as client:
             await client.put("/v1/policies/premium", json=policy_body(), headers=AUTH)
             await publish(settings, reported(incident_id))
@@ -130,7 +131,8 @@ async def test_a_restarted_service_fires_overdue_clocks_at_once(
 
         # A second instance on the same database, two hours later: nobody calls the timer,
         # its background loop finds the overdue first-response clock on start.
-        second = create_app(settings, FrozenClock(T0 + timedelta(hours=2)))
+        after = FrozenClock(T0 + timedelta(hours=2))
+        second = create_app(settings, after, timer_clock=after)
         async with harness.running_app(second) as client:
             breach = (await reader.wait_for(sla_fact(incident_id, SlaBreached, FIRST))).data
             assert isinstance(breach, SlaBreached) and breach.breached_at == T0 + timedelta(hours=2)
@@ -143,7 +145,7 @@ async def test_a_redelivered_report_starts_one_set_of_clocks(
     settings: SlaSettings,
 ) -> None:
     incident_id, clock = f"inc-{uuid4()}", FrozenClock(T0)
-    app = create_app(settings, clock)
+    app = create_app(settings, clock, timer_clock=clock)
     async with (
         harness.running_app(app) as client,
         sla_reader(settings) as reader,
@@ -165,7 +167,8 @@ async def test_a_redelivered_report_starts_one_set_of_clocks(
 
 async def test_an_assignment_records_the_assignee(settings: SlaSettings) -> None:
     incident_id = f"inc-{uuid4()}"
-    app = create_app(settings, FrozenClock(T0))
+    clock = FrozenClock(T0)
+    app = create_app(settings, clock, timer_clock=clock)
     assigned = IncidentAssigned(
         incident_id=incident_id, agent_id="agent-7", reason="skills match", assigned_at=T0
     )

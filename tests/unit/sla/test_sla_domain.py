@@ -4,12 +4,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from incident_events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
+from incident_events.sla import (
+    SlaBreached,
+    SlaBreachRetracted,
+    SlaClockStarted,
+    SlaMet,
+    SlaWarning,
+)
 from incident_events.types import SlaMetric
 from sla.calendars import TWENTY_FOUR_SEVEN, UnknownCalendar, calendar_named
 from sla.domain import (
     ClockStatus,
     Incident,
+    Outcome,
     Policy,
     SlaClock,
     fire,
@@ -188,6 +195,56 @@ def test_stop_meets_or_breaches_the_clock(
     (after,) = outcome.clocks
     assert (after.status, after.stopped_at, after.next_fire_at) == (status, now, None)
     assert [type(e) for e in outcome.events] == ([event_type] if event_type else [])
+
+
+@pytest.mark.parametrize(
+    ("settled", "warned", "breached", "next_fire"),
+    [
+        (None, [50, 75], True, None),  # no horizon given: by now is enough
+        (T0 + 40 * MINUTE, [50], False, T0 + 45 * MINUTE),  # the 75% moment is not settled
+        (T0 + HOUR - MINUTE, [50, 75], False, T0 + HOUR),  # a stop may still wait in Kafka
+        (T0 + HOUR, [50, 75], True, None),  # everything up to the due moment is applied
+        (T0 + 3 * HOUR, [50, 75], True, None),  # a horizon past now is cut to now
+    ],
+)
+def test_fire_acts_only_on_settled_moments(
+    settled: datetime | None, warned: list[int], breached: bool, next_fire: datetime | None
+) -> None:
+    now = T0 + 2 * HOUR
+    outcome = fire(clock(), now, settled=settled)
+
+    (after,) = outcome.clocks
+    warnings = [e for e in outcome.events if isinstance(e, SlaWarning)]
+    assert [w.percent for w in warnings] == warned
+    assert all(w.warned_at == now for w in warnings)  # stamped when fired
+    breaches = [e for e in outcome.events if isinstance(e, SlaBreached)]
+    assert [b.breached_at for b in breaches] == ([now] if breached else [])
+    assert after.status is (ClockStatus.BREACHED if breached else ClockStatus.RUNNING)
+    # Unsettled, the moment stays due: the timer takes the clock again once it is settled.
+    assert after.next_fire_at == next_fire
+
+
+def test_fire_does_not_breach_before_due_whatever_the_horizon() -> None:
+    outcome = fire(clock(warned_percents=(50, 75)), T0 + 59 * MINUTE, settled=T0 + 3 * HOUR)
+    assert outcome.events == () and outcome.clocks[0].status is ClockStatus.RUNNING
+
+
+def test_a_stop_from_before_due_retracts_a_breach() -> None:
+    breached = clock(status=ClockStatus.BREACHED, next_fire_at=None)
+    outcome = stop([breached], SlaMetric.FIRST_RESPONSE, T0 + 50 * MINUTE)
+
+    (after,) = outcome.clocks
+    assert (after.status, after.stopped_at) == (ClockStatus.MET, T0 + 50 * MINUTE)
+    (event,) = outcome.events
+    assert isinstance(event, SlaBreachRetracted)
+    assert (event.incident_id, event.clock_id, event.metric) == (
+        "inc-1",
+        "clock-1",
+        SlaMetric.FIRST_RESPONSE,
+    )
+    assert (event.due_at, event.met_at) == (T0 + HOUR, T0 + 50 * MINUTE)
+    # Stopped now: a second stop (a redelivery, a resolution after the reply) changes nothing.
+    assert stop([after], SlaMetric.FIRST_RESPONSE, T0 + 55 * MINUTE) == Outcome()
 
 
 @pytest.mark.parametrize(

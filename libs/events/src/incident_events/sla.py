@@ -1,4 +1,5 @@
-"""Facts sla publishes: clocks started, warned, breached, met; escalations; compensation."""
+"""Facts sla publishes: clocks started, warned, breached, met, breaches retracted; escalations;
+compensation."""
 
 from typing import ClassVar
 
@@ -45,6 +46,19 @@ class SlaBreached(EventData):
 
 class SlaMet(EventData):
     event_type: ClassVar[str] = "sla.met.v1"
+    topic: ClassVar[Topic] = Topic.SLA
+
+    clock_id: str
+    metric: SlaMetric
+    due_at: UtcDatetime
+    met_at: UtcDatetime
+
+
+class SlaBreachRetracted(EventData):
+    """A published breach was false: a reply or resolution from before the due moment reached
+    sla only after the breach. The clock counts as met at `met_at`; this replaces the breach."""
+
+    event_type: ClassVar[str] = "sla.breach_retracted.v1"
     topic: ClassVar[Topic] = Topic.SLA
 
     clock_id: str

@@ -13,3 +13,9 @@ class SlaSettings(ServiceSettings):
     tick_seconds: float = Field(default=0.5, gt=0, le=60)
     # Clocks fired per transaction; a backlog (e.g. after downtime) drains in batches.
     fire_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # How late an event may reach Kafka after its own time (watermark.py): intake's relay sends
+    # on commit and polls each second for the rest, plus clock skew. Every warning and breach
+    # fires at least this late; a stop later than this retracts the breach instead.
+    watermark_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # How often the running-clocks gauge is counted from the database.
+    gauge_refresh_seconds: float = Field(default=15.0, gt=0, le=3600)

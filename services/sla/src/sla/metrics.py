@@ -1,10 +1,16 @@
-"""The sla service's domain metrics, on the app's registry: clocks started, met, warned and
-breached by metric, and how many clocks are running."""
+"""The sla service's domain metrics, on the app's registry: clocks started, met, warned,
+breached and breaches retracted, by metric, and how many clocks are running."""
 
 from collections.abc import Iterable
 
 from incident_events import EventData
-from incident_events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
+from incident_events.sla import (
+    SlaBreached,
+    SlaBreachRetracted,
+    SlaClockStarted,
+    SlaMet,
+    SlaWarning,
+)
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from sla.domain import CLOCK_METRICS
@@ -25,8 +31,22 @@ class SlaMetrics:
             ["metric"],
             registry=registry,
         )
+        # A breach announced before a reply or resolution from before due reached sla.
+        self.breaches_retracted = Counter(
+            "sla_breaches_retracted",
+            "SLA breaches retracted: the clock was met after all",
+            ["metric"],
+            registry=registry,
+        )
         # Every label shown from the start, so rates and alerts see a zero, not a gap.
-        for counter in (self.clocks_started, self.breaches, self.met, self.warnings):
+        counters = (
+            self.clocks_started,
+            self.breaches,
+            self.met,
+            self.warnings,
+            self.breaches_retracted,
+        )
+        for counter in counters:
             for metric in CLOCK_METRICS:
                 counter.labels(metric=str(metric))
         # Counted from the database, so every replica reports the same cluster-wide number.
@@ -39,6 +59,7 @@ class SlaMetrics:
             SlaBreached: self.breaches,
             SlaMet: self.met,
             SlaWarning: self.warnings,
+            SlaBreachRetracted: self.breaches_retracted,
         }
         for fact in facts:
             counter = counters.get(type(fact))

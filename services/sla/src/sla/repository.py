@@ -94,12 +94,17 @@ async def save_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> N
         )
 
 
-async def due_clocks(session: AsyncSession, *, now: datetime, limit: int) -> list[SlaClock]:
-    """Running clocks whose next warning or due moment has come, locked for this replica;
-    clocks another replica is firing are skipped, not waited for."""
+async def database_now(session: AsyncSession) -> datetime:
+    """PostgreSQL's time: the one clock every replica's timer agrees on."""
+    return (await session.execute(select(func.now()))).scalar_one()
+
+
+async def due_clocks(session: AsyncSession, *, settled: datetime, limit: int) -> list[SlaClock]:
+    """Running clocks whose next warning or due moment is settled (by `settled`, see
+    watermark.py), locked for this replica; clocks another replica is firing are skipped."""
     query = (
         select(ClockRow)
-        .where(ClockRow.status == RUNNING, ClockRow.next_fire_at <= now)
+        .where(ClockRow.status == RUNNING, ClockRow.next_fire_at <= settled)
         .order_by(ClockRow.next_fire_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -1,4 +1,4 @@
-"""SLA policies and clocks, pure: which policy applies, when each clock is due, what it says.
+"""SLA clocks, pure: when each clock is due, when it warns, breaches or is met, what it says.
 
 Every function takes state and `now` and returns the new state with the facts to publish; none
 reads the time, touches the database or publishes.
@@ -11,10 +11,11 @@ from enum import StrEnum
 from uuid import UUID, uuid5
 
 from incident_events import EventData
-from incident_events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
+from incident_events.sla import SlaBreached, SlaBreachRetracted, SlaClockStarted, SlaMet, SlaWarning
 from incident_events.types import SlaMetric
 
 from sla.calendars import TWENTY_FOUR_SEVEN, Calendar
+from sla.domain.policies import Incident, Policy
 
 # Clock ids derive from (incident, metric): the same incident always gets the same clock ids.
 CLOCK_NAMESPACE = UUID("5b0c8f3e-6a43-4d1e-9a52-2f0d8c1e7a10")
@@ -25,49 +26,6 @@ class ClockStatus(StrEnum):
     RUNNING = "running"
     MET = "met"
     BREACHED = "breached"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Targets for the incidents it matches; an empty match list matches any value."""
-
-    policy_id: str
-    name: str
-    priority: int  # lower wins when several policies match
-    first_response_seconds: int
-    resolution_seconds: int
-    match_tiers: tuple[str, ...] = ()
-    match_severities: tuple[str, ...] = ()
-    match_kinds: tuple[str, ...] = ()
-    update_interval_seconds: int | None = None
-    warn_at_percent: tuple[int, ...] = ()
-    calendar: str = "24x7"
-
-    def matches(self, *, tier: str, severity: str, kind: str) -> bool:
-        wanted = (
-            (self.match_tiers, tier),
-            (self.match_severities, severity),
-            (self.match_kinds, kind),
-        )
-        return all(not allowed or value in allowed for allowed, value in wanted)
-
-    def target_seconds(self, metric: SlaMetric) -> int:
-        if metric == SlaMetric.FIRST_RESPONSE:
-            return self.first_response_seconds
-        if metric == SlaMetric.RESOLUTION:
-            return self.resolution_seconds
-        raise ValueError(f"no clock target for {metric}")
-
-
-@dataclass(frozen=True)
-class Incident:
-    """What a policy is matched on, as the incident was reported."""
-
-    incident_id: str
-    customer_id: str
-    tier: str
-    severity: str
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -99,14 +57,6 @@ class Outcome:
     events: tuple[EventData, ...] = ()
 
 
-def match_policy(
-    policies: Iterable[Policy], *, tier: str, severity: str, kind: str
-) -> Policy | None:
-    """The matching policy of lowest priority number (ties by id, to be deterministic)."""
-    matching = (p for p in policies if p.matches(tier=tier, severity=severity, kind=kind))
-    return min(matching, key=lambda p: (p.priority, p.policy_id), default=None)
-
-
 def start_clocks(
     incident: Incident,
     policy: Policy,
@@ -135,14 +85,23 @@ def start_clocks(
     return Outcome(clocks, events)
 
 
-def fire(clock: SlaClock, now: datetime, *, calendar: Calendar = TWENTY_FOUR_SEVEN) -> Outcome:
-    """Warn once for each percentage crossed by `now`, and breach when `now` reaches due_at."""
+def fire(
+    clock: SlaClock,
+    now: datetime,
+    *,
+    settled: datetime | None = None,
+    calendar: Calendar = TWENTY_FOUR_SEVEN,
+) -> Outcome:
+    """Warn once for each percentage crossed, and breach once due_at is reached, by `settled`:
+    the moment up to which every event that could stop the clock is applied (by default, and
+    at most, `now`). The facts are stamped `now`."""
     if clock.status is not ClockStatus.RUNNING:
         return Outcome((clock,))
+    horizon = now if settled is None else min(now, settled)
     crossed = sorted(
         p
         for p in clock.warn_at_percent
-        if p not in clock.warned_percents and warning_moment(clock, p, calendar) <= now
+        if p not in clock.warned_percents and warning_moment(clock, p, calendar) <= horizon
     )
     warnings = tuple(
         SlaWarning(
@@ -156,17 +115,20 @@ def fire(clock: SlaClock, now: datetime, *, calendar: Calendar = TWENTY_FOUR_SEV
         for percent in crossed
     )
     warned = replace(clock, warned_percents=tuple(sorted({*clock.warned_percents, *crossed})))
-    if now < clock.due_at:
+    if clock.due_at > horizon:
         return Outcome((replace(warned, next_fire_at=next_fire_at(warned, calendar)),), warnings)
     breached = replace(warned, status=ClockStatus.BREACHED, next_fire_at=None)
     return Outcome((breached,), (*warnings, _breach(breached, now)))
 
 
 def stop(clocks: Iterable[SlaClock], metric: SlaMetric, now: datetime) -> Outcome:
-    """Stop the incident's `metric` clock: met before due; a breach if the timer was late."""
+    """Stop the incident's `metric` clock at `now`, the moment of the reply or resolution: met
+    before due (retracting a breach announced before this stop was known); else breached."""
     clock = next((c for c in clocks if c.metric == metric), None)
     if clock is None or clock.stopped_at is not None:
         return Outcome()
+    if clock.status is ClockStatus.BREACHED and now < clock.due_at:
+        return _retract(clock, now)
     if clock.status is ClockStatus.BREACHED:
         return Outcome((replace(clock, stopped_at=now),))  # already announced; only record it
     if now < clock.due_at:
@@ -239,3 +201,17 @@ def _breach(clock: SlaClock, now: datetime) -> SlaBreached:
         due_at=clock.due_at,
         breached_at=now,
     )
+
+
+def _retract(clock: SlaClock, met_at: datetime) -> Outcome:
+    """The timer breached the clock before a stop from earlier than due reached sla (it came
+    later than the timer's grace allows): correct it with a fact, and the clock is met."""
+    met = replace(clock, status=ClockStatus.MET, stopped_at=met_at, next_fire_at=None)
+    event = SlaBreachRetracted(
+        incident_id=met.incident_id,
+        clock_id=met.clock_id,
+        metric=met.metric,
+        due_at=met.due_at,
+        met_at=met_at,
+    )
+    return Outcome((met,), (event,))
