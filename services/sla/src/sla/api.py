@@ -8,6 +8,7 @@ from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
 from sla import repository
+from sla.policy_cache import PolicyCache
 from sla.resources import ClockView, IncidentSla, PolicyBody, PolicyOut
 
 PolicyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)]
@@ -15,7 +16,7 @@ IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
 Guard = Callable[..., Awaitable[str]]
 
 
-def policies_router(runtime: Runtime, guard: Guard) -> APIRouter:
+def policies_router(runtime: Runtime, guard: Guard, cache: PolicyCache) -> APIRouter:
     router = APIRouter(prefix="/v1/policies", tags=["policies"], dependencies=[Depends(guard)])
 
     @router.put("/{policy_id}", responses={201: {"model": PolicyOut}})
@@ -26,6 +27,7 @@ def policies_router(runtime: Runtime, guard: Guard) -> APIRouter:
                 session, policy=body.to_policy(policy_id), now=runtime.clock.now()
             )
             row = await repository.policy_row(session, policy_id=policy_id)
+        cache.forget()
         assert row is not None  # written in this very transaction
         response.status_code = 201 if created else 200
         return PolicyOut.of(row)

@@ -22,6 +22,7 @@ from sla.config import SlaSettings
 from sla.gauges import refresh_running_clocks
 from sla.handlers import register_handlers
 from sla.metrics import SlaMetrics
+from sla.policy_cache import PolicyCache
 from sla.progress import GroupProgress
 from sla.tables import inbox, outbox
 from sla.timer import ClockTimer, clock_time, database_time
@@ -40,7 +41,8 @@ def create_app(settings: SlaSettings, clock: Clock, *, timer_clock: Clock | None
     runtime = build_runtime("sla", settings, clock, outbox=outbox, inbox=inbox)
     declare_publications(runtime, PUBLISHES)
     sla_metrics = SlaMetrics(runtime.metrics.registry)
-    register_handlers(runtime, sla_metrics)
+    policies = PolicyCache(settings.policy_cache_seconds)
+    register_handlers(runtime, sla_metrics, policies)
     prefix = settings.kafka_topic_prefix
     # The consumer group whose progress releases breaches: the one subscribe() puts sla in.
     progress = GroupProgress(settings, topic=prefix + str(Topic.INCIDENTS), group=prefix + "sla")
@@ -68,7 +70,7 @@ def create_app(settings: SlaSettings, clock: Clock, *, timer_clock: Clock | None
         runtime,
         title="sla",
         description="SLA policies and durable clocks: warnings, breaches and met targets.",
-        routers=[policies_router(runtime, guard), incidents_router(runtime, guard)],
+        routers=[policies_router(runtime, guard, policies), incidents_router(runtime, guard)],
     )
     # Tests give a FrozenClock as timer_clock, move it, and may call
     # app.state.timer.fire_due_clocks() for a round at once.

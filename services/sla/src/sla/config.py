@@ -9,6 +9,8 @@ class SlaSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SLA_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8003, ge=1, le=65535)
+    # Another replica's change of a policy is seen within this time.
+    policy_cache_seconds: float = Field(default=10.0, ge=0)
     # The longest the timer sleeps between looks at the clocks; bounds how late a clock fires.
     tick_seconds: float = Field(default=0.5, gt=0, le=60)
     # Clocks fired per transaction; a backlog (e.g. after downtime) drains in batches.

@@ -17,15 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sla import domain, repository
 from sla.calendars import calendar_named
 from sla.metrics import SlaMetrics
+from sla.policy_cache import PolicyCache
 
 log = logging.getLogger(__name__)
 
 Reaction = Callable[[AsyncSession, datetime], Awaitable[Sequence[EventData]]]
 
 
-def register_handlers(runtime: Runtime, sla_metrics: SlaMetrics) -> None:
+def register_handlers(runtime: Runtime, sla_metrics: SlaMetrics, policies: PolicyCache) -> None:
     async def on_event(received: Received) -> None:
-        react = reaction_to(received.event)
+        react = reaction_to(received.event, policies)
         if react is None:
             return  # a fact sla does not need
         facts = await react(received.session, received.now)
@@ -48,11 +49,11 @@ def register_handlers(runtime: Runtime, sla_metrics: SlaMetrics) -> None:
     )
 
 
-def reaction_to(event: Event[EventData]) -> Reaction | None:
+def reaction_to(event: Event[EventData], policies: PolicyCache) -> Reaction | None:
     """What sla does about an event, or None when it does nothing."""
     match event.data:
         case IncidentReported() as reported:
-            return partial(_start_clocks, event=event, reported=reported)
+            return partial(_start_clocks, event=event, reported=reported, policies=policies)
         case IncidentCommented(visibility=Visibility.PUBLIC, first_agent_reply=True) as comment:
             return partial(
                 _stop_clocks,
@@ -75,14 +76,19 @@ def reaction_to(event: Event[EventData]) -> Reaction | None:
 
 
 async def _start_clocks(
-    session: AsyncSession, now: datetime, *, event: Event[EventData], reported: IncidentReported
+    session: AsyncSession,
+    now: datetime,
+    *,
+    event: Event[EventData],
+    reported: IncidentReported,
+    policies: PolicyCache,
 ) -> Sequence[EventData]:
     incident = _incident_of(reported)
     await repository.record_incident(session, incident=incident)
     if await repository.clocks_of(session, incident_id=incident.incident_id):
         return ()  # a repeated report (a new event id) must not restart the clocks
     policy = domain.match_policy(
-        await repository.policies(session),
+        await policies.policies(session),
         tier=incident.tier,
         severity=incident.severity,
         kind=incident.kind,
