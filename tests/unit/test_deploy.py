@@ -67,6 +67,10 @@ COUNTERS_AND_GAUGES = {
     "outbox_pending_events",
     "outbox_relay_leader",
     "outbox_events_pruned_total",
+    # incident_kit.outbox_metrics.QuarantineMetrics
+    "outbox_events_quarantined_total",
+    "outbox_quarantined_events",
+    "outbox_held_events",
     "events_handled_total",
     "dead_letters_total",
     "consumer_batch_retries_total",
@@ -243,6 +247,7 @@ def test_alert_rules_cover_the_platform_and_carry_runbooks() -> None:
         "IncidentOutboxPublishLagHigh",
         "IncidentOutboxNoRelayLeader",
         "IncidentOutboxTwoRelayLeaders",
+        "IncidentOutboxQuarantined",
         "IncidentConsumerWaitingOnOutage",
         "IncidentConsumerExceptions",
         "IncidentHTTPErrorRatioHigh",

@@ -1,7 +1,9 @@
 """Intake consuming `assignments` on the real broker: an assignment sets the assignee and moves
-a new incident to assigned (once, however often it is delivered); messages that can never be
+a new incident to assigned (once, however often it is delivered); an assignment older than the
+one recorded (a dead letter replayed late) changes nothing; messages that can never be
 processed land on `assignments.dlq` with the reason."""
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -17,13 +19,15 @@ STATUS_CHANGED = "incident.status_changed.v1"
 ASSIGNED = "incident.assigned.v1"
 
 
-def assignment(incident_id: str, agent_id: str) -> Event[IncidentAssigned]:
+def assignment(
+    incident_id: str, agent_id: str, assigned_at: datetime = T0
+) -> Event[IncidentAssigned]:
     data = IncidentAssigned(
         incident_id=incident_id,
         agent_id=agent_id,
         agent_name=f"Agent {agent_id}",
         reason="payments skill, speaks cs, lowest load",
-        assigned_at=T0,
+        assigned_at=assigned_at,
     )
     return new_event(data, source="/router", now=T0, correlation_id=incident_id)
 
@@ -88,6 +92,27 @@ async def test_redelivered_assignment_has_no_second_effect(intake: RunningIntake
     changes = "SELECT count(*) FROM intake.outbox WHERE message_key = :id AND event_type = :type"
     assert await intake.scalar(changes, id=incident_id, type=STATUS_CHANGED) == 1
     assert await intake.scalar("SELECT count(*) FROM intake.inbox") == 2
+
+
+async def test_an_older_assignment_replayed_late_leaves_the_newer_assignee(
+    intake: RunningIntake,
+) -> None:
+    incident_id = (await reported_incident(intake))["incident_id"]
+    newer = assignment(incident_id, "agent-9", assigned_at=T0 + timedelta(minutes=5))
+    older = assignment(incident_id, "agent-7", assigned_at=T0 + timedelta(minutes=1))
+    for message in (newer, older):  # the older one as a replay brings it: a new delivery, late
+        await intake.publish(message)
+
+    async def both_handled() -> bool:
+        handled = "events_handled_total"
+        return await intake.metric(handled, event_type=ASSIGNED, outcome="handled") == 2
+
+    await eventually(both_handled)
+    assert (await assignee_of(intake, incident_id))["agent_id"] == "agent-9"
+    changes = "SELECT count(*) FROM intake.outbox WHERE message_key = :id AND event_type = :type"
+    assert await intake.scalar(changes, id=incident_id, type=STATUS_CHANGED) == 1
+    recorded = "SELECT assigned_at FROM intake.incidents WHERE incident_id = :id"
+    assert await intake.scalar(recorded, id=incident_id) == T0 + timedelta(minutes=5)
 
 
 async def test_unprocessable_messages_are_dead_lettered(intake: RunningIntake) -> None:

@@ -1,6 +1,7 @@
 """The outbox relay with replicas, on the real broker and database: one relay publishes while
 the others stand by, a standby takes over when the leader stops, and old published rows are
-pruned without touching what is unpublished or young."""
+pruned without touching what is unpublished or young, past quarantined rows and those held
+behind them (tests/integration/kit/test_outbox_quarantine.py has the quarantine itself)."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ from incident_kit.outbox import add_events, mark_published, outbox_table
 from incident_kit.relay import OutboxRelay
 from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.integration
@@ -133,6 +134,31 @@ async def test_prune_deletes_old_published_events_up_to_the_first_pending_one(
     assert await keys_left(sessions) == ["young"]
     assert await pruner.prune() == 0
     assert metrics.registry.get_sample_value("outbox_events_pruned_total") == 4
+
+
+async def test_prune_passes_quarantined_events_and_those_held_behind_them(
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+) -> None:
+    pruner, _ = relay(sessions, producer, fresh_database_url)  # retention: 1 hour
+    old = T0 - timedelta(hours=2)
+    # In commit order: published, quarantined (incident k), published, held (k), published.
+    for name in ("a", "k", "b", "k", "c"):
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened(name)])
+    async with sessions.begin() as session:
+        await session.execute(update(outbox).values(created_at=old))
+        first_of_k = select(func.min(outbox.c.id)).where(outbox.c.message_key == "k")
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id == first_of_k.scalar_subquery())
+            .values(quarantined_at=T0, error="MessageSizeTooLargeError")
+        )
+    await set_published(sessions, ["a", "b", "c"])
+
+    assert await pruner.prune() == 3  # neither the quarantined row nor the held one bounds it
+    assert await keys_left(sessions) == ["k", "k"]
 
 
 async def set_published(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> None:

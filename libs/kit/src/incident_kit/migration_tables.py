@@ -1,9 +1,11 @@
-"""The kit's outbox and inbox tables as Alembic operations, for a service's first migration.
+"""The kit's outbox and inbox tables as Alembic operations, called from every service's migrations.
 
-This is the DDL the tables were first created with, and like any migration it stays as it is:
-a later change to `incident_kit.outbox.outbox_table` or `incident_kit.inbox.inbox_table` needs
-a new migration step in every service, not an edit here. The integration test
-tests/integration/kit/test_migration_tables.py checks that both still describe the same tables.
+`create_outbox_table` and `create_inbox_table` are the DDL the tables were first created with
+(a service's first migration); each later change is a function of its own, called from a new
+revision in every service (`add_outbox_quarantine`). Like any migration step, none of them is
+edited once released. The integration test tests/integration/kit/test_migration_tables.py
+checks that, applied in order, they describe the tables `incident_kit.outbox.outbox_table` and
+`incident_kit.inbox.inbox_table` define.
 """
 
 import sqlalchemy as sa
@@ -52,6 +54,36 @@ def drop_outbox_table(schema: str) -> None:
         postgresql_where=sa.text("published_at IS NULL"),
     )
     op.drop_table("outbox", schema=schema)
+
+
+def add_outbox_quarantine(schema: str) -> None:
+    """The outbox's second step: a row that can never be published is quarantined with why."""
+    op.add_column(
+        "outbox",
+        sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=True),
+        schema=schema,
+    )
+    op.add_column("outbox", sa.Column("error", sa.Text(), nullable=True), schema=schema)
+    # The relay asks, for each row it claims, whether its incident has a quarantined row.
+    op.create_index(
+        "ix_outbox_quarantined",
+        "outbox",
+        ["message_key", "id"],
+        unique=False,
+        schema=schema,
+        postgresql_where=sa.text("quarantined_at IS NOT NULL AND published_at IS NULL"),
+    )
+
+
+def drop_outbox_quarantine(schema: str) -> None:
+    op.drop_index(
+        "ix_outbox_quarantined",
+        table_name="outbox",
+        schema=schema,
+        postgresql_where=sa.text("quarantined_at IS NOT NULL AND published_at IS NULL"),
+    )
+    op.drop_column("outbox", "error", schema=schema)
+    op.drop_column("outbox", "quarantined_at", schema=schema)
 
 
 def create_inbox_table(schema: str) -> None:

@@ -5,11 +5,18 @@ A commit that wrote outbox rows wakes this process's relay (no NOTIFY inside eve
 the relay also polls, which finds rows other replicas committed. Rows are claimed with
 FOR UPDATE SKIP LOCKED, and only the relay holding the outbox's advisory lock publishes
 (`incident_kit.relay`), so the events of one incident leave in commit order.
+
+A row the broker will never take (too large, an invalid or forbidden topic, a payload that is
+not JSON) is quarantined: `quarantined_at` and `error` say when and why, and it stays unpublished.
+The later rows of its incident (same message key) are held behind it, so the incident's order
+holds; everything else goes on. An operator releases a quarantined row (both columns back to
+NULL) once the cause is fixed, and the relay publishes it and then the rows it held.
 """
 
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +24,16 @@ from incident_events import Event
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     DateTime,
     Identity,
     Index,
     MetaData,
     Table,
     Text,
+    and_,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -50,8 +60,18 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("payload", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
+        # Set together when the relay gives up on a row for a reason retrying cannot cure.
+        Column("quarantined_at", DateTime(timezone=True)),
+        Column("error", Text),
     )
     Index("ix_outbox_unpublished", table.c.id, postgresql_where=table.c.published_at.is_(None))
+    # Which incidents have a quarantined row, and from where on: the relay holds their later rows.
+    Index(
+        "ix_outbox_quarantined",
+        table.c.message_key,
+        table.c.id,
+        postgresql_where=and_(table.c.quarantined_at.is_not(None), table.c.published_at.is_(None)),
+    )
     return table
 
 
@@ -96,26 +116,64 @@ async def mark_published(
 
 
 async def prune_published(session: AsyncSession, table: Table, *, created_before: datetime) -> int:
-    """Delete the run of published events at the head of the outbox created before the cutoff.
+    """Delete the published events at the head of the outbox created before the cutoff.
 
     Ids grow with commit order, so the old published rows are the head of the primary key: the
-    first row that is unpublished or young bounds the delete, and no scan goes past it.
+    first row that is young, or still to be published, bounds the delete, and no scan goes past
+    it. Quarantined rows and the rows held behind them do not bound it (they may stay for
+    days) and are not deleted.
     """
+    waiting = and_(
+        table.c.published_at.is_(None),
+        table.c.quarantined_at.is_(None),
+        ~held_behind_quarantine(table),
+    )
     boundary = (
         select(table.c.id)
-        .where(or_(table.c.published_at.is_(None), table.c.created_at >= created_before))
+        .where(or_(waiting, table.c.created_at >= created_before))
         .order_by(table.c.id)
         .limit(1)
         .scalar_subquery()
     )
     last = select(func.max(table.c.id) + 1).scalar_subquery()
-    result = await session.execute(delete(table).where(table.c.id < func.coalesce(boundary, last)))
+    result = await session.execute(
+        delete(table).where(
+            table.c.id < func.coalesce(boundary, last), table.c.published_at.is_not(None)
+        )
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def count_unpublished(session: AsyncSession, table: Table) -> int:
-    query = select(func.count()).select_from(table).where(table.c.published_at.is_(None))
-    return int((await session.execute(query)).scalar_one())
+def held_behind_quarantine(table: Table) -> ColumnElement[bool]:
+    """True for a row with an earlier quarantined, unpublished row of the same incident."""
+    earlier = table.alias("earlier")
+    return exists().where(
+        earlier.c.message_key == table.c.message_key,
+        earlier.c.id < table.c.id,
+        earlier.c.quarantined_at.is_not(None),
+        earlier.c.published_at.is_(None),
+    )
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """The unpublished rows: those to publish, the quarantined, and those held behind them."""
+
+    pending: int
+    quarantined: int
+    held: int
+
+
+async def outbox_backlog(session: AsyncSession, table: Table) -> OutboxBacklog:
+    quarantined = table.c.quarantined_at.is_not(None)
+    held = held_behind_quarantine(table)
+    query = select(
+        func.count().filter(~quarantined, ~held),
+        func.count().filter(quarantined),
+        func.count().filter(~quarantined, held),
+    ).where(table.c.published_at.is_(None))
+    pending, quarantined_rows, held_rows = (await session.execute(query)).one()
+    return OutboxBacklog(int(pending), int(quarantined_rows), int(held_rows))
 
 
 async def wait_for_wakeup(wakeup: asyncio.Event, seconds: float) -> None:

@@ -9,6 +9,12 @@ Leadership is fenced: rows are claimed and marked published on the lock's own co
 one transaction per batch, so a relay whose connection (and with it the lock) is gone cannot
 claim or mark anything. TCP keepalives on that connection make a silently dead peer noticed.
 
+A batch is published by `incident_kit.publishing`: what the broker acknowledged is marked
+published even when other rows of the batch failed, a row that can never be published is
+quarantined with its error, and the rest waits for the next round, after a backoff when the
+broker is out of reach. A claim skips quarantined rows and the rows of their incidents behind
+them (`outbox_held_events`), so one bad event holds up its own incident only.
+
 The relay wakes when this process commits outbox rows (`wake`). A standby relay (another
 replica or worker process leads) passes the wake-up on to the leader with one NOTIFY after the
 commit, coalescing those that come while one is on its way; the leader also polls, so a lost
@@ -29,15 +35,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from incident_kit.clock import Clock
+from incident_kit.errors import backoff_seconds, redacted_reason
 from incident_kit.metrics import ServiceMetrics
-from incident_kit.outbox import count_unpublished, prune_published, wait_for_wakeup
+from incident_kit.outbox import outbox_backlog, prune_published, wait_for_wakeup
+from incident_kit.outbox_metrics import QuarantineMetrics
+from incident_kit.publishing import BatchPublisher, OutboxRow, Publication
 
 log = logging.getLogger(__name__)
-HEADERS = [("content-type", b"application/cloudevents+json")]
 # The server probes an idle relay connection, so a vanished peer ends the session (and the lock).
 KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5"}
 KEEPALIVES |= {"tcp_keepalives_count": "3"}
 GAUGE_SECONDS = 5.0
+# Claimable: unpublished, not quarantined, and no earlier row of its incident is quarantined.
+CLAIM = (
+    "SELECT o.id, o.topic, o.message_key, convert_to(o.payload, 'UTF8') AS value, o.created_at "
+    "FROM {table} AS o WHERE o.published_at IS NULL AND o.quarantined_at IS NULL "
+    "AND NOT EXISTS (SELECT FROM {table} AS q WHERE q.message_key = o.message_key "
+    "AND q.id < o.id AND q.quarantined_at IS NOT NULL AND q.published_at IS NULL) "
+    "ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED"
+)
 
 
 class OutboxRelay:
@@ -58,14 +74,15 @@ class OutboxRelay:
         self._sessions = session_factory
         self._table = table
         self._name = f'"{table.schema}"."{table.name}"'
-        self._producer = producer
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
         self._clock = clock
         self._metrics = metrics
         self._poll_seconds = poll_seconds
         self._retention = retention
         self._batch_size = batch_size
-        self._topic_prefix = topic_prefix
+        self._publisher = BatchPublisher(producer, topic_prefix=topic_prefix)
+        self._quarantine = QuarantineMetrics(metrics.registry)
+        self._claim = CLAIM.format(table=self._name)
         self._lock_name = f"{table.schema}.{table.name} relay"
         self._pruned_at = 0.0
         self._wakeup = asyncio.Event()
@@ -106,46 +123,51 @@ class OutboxRelay:
                 await task
         await self._step_down()
 
-    async def publish_pending(self) -> int:
-        """Publish one batch as the leader; returns how many events went out."""
+    async def publish_pending(self) -> Publication:
+        """Publish one batch as the leader; returns what became of its rows."""
         connection = self._connection
         if connection is None:
             raise ConnectionError("not leading: no relay connection")
         async with connection.transaction():
-            rows = await connection.fetch(
-                f"SELECT id, topic, message_key, payload, created_at FROM {self._name} "
-                "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self._batch_size,
-            )
-            if not rows:
-                return 0
-            await self._send(rows)
+            records = await connection.fetch(self._claim, self._batch_size)
+            if not records:
+                return Publication()
+            outcome = await self._publisher.publish([OutboxRow(*record) for record in records])
             now = self._clock.now()
+            await self._mark(connection, outcome, now)
+        self._count(outcome, now)
+        return outcome
+
+    async def _mark(
+        self, connection: asyncpg.Connection, outcome: Publication, now: datetime
+    ) -> None:
+        if outcome.published:
             await connection.execute(
                 f"UPDATE {self._name} SET published_at = $1 WHERE id = ANY($2::bigint[])",
                 now,
-                [row["id"] for row in rows],
+                [row.id for row in outcome.published],
             )
-        self._count_published(rows, now)
-        return len(rows)
-
-    async def _send(self, rows: list[asyncpg.Record]) -> None:
-        """Hand every row to the producer in order, then wait for all acknowledgements."""
-        deliveries = [
-            await self._producer.send(
-                self._topic_prefix + row["topic"],
-                value=row["payload"].encode(),
-                key=row["message_key"].encode(),
-                headers=HEADERS,
+        if outcome.quarantined:
+            await connection.execute(
+                f"UPDATE {self._name} AS o SET quarantined_at = $1, error = q.error "
+                "FROM unnest($2::bigint[], $3::text[]) AS q(id, error) WHERE o.id = q.id",
+                now,
+                [row.id for row, _ in outcome.quarantined],
+                [redacted_reason(error) for _, error in outcome.quarantined],
             )
-            for row in rows
-        ]
-        await asyncio.gather(*deliveries)
 
-    def _count_published(self, rows: list[asyncpg.Record], now: datetime) -> None:
-        for row in rows:
-            self._metrics.outbox_published.labels(topic=row["topic"]).inc()
-            self._metrics.outbox_lag.observe(max((now - row["created_at"]).total_seconds(), 0))
+    def _count(self, outcome: Publication, now: datetime) -> None:
+        for row in outcome.published:
+            self._metrics.outbox_published.labels(topic=row.topic).inc()
+            self._metrics.outbox_lag.observe(max((now - row.created_at).total_seconds(), 0))
+        for row, error in outcome.quarantined:
+            self._quarantine.quarantined.labels(topic=row.topic).inc()
+            log.error(
+                "outbox event %d of incident %s quarantined, its later events held: %s",
+                row.id,
+                row.key,
+                redacted_reason(error),
+            )
 
     async def prune(self) -> int:
         """Delete published events older than the retention; returns how many went."""
@@ -183,10 +205,22 @@ class OutboxRelay:
         log.info("outbox relay leads for %s", self._table.schema)
 
     async def _publish_while_leading(self) -> None:
+        failures = 0
         while self._connection is not None and not self._connection.is_closed():
             self._wakeup.clear()  # rows committed from here on wake the next round
-            published = await self.publish_pending()
-            if published < self._batch_size:
+            outcome = await self.publish_pending()
+            if outcome.retry_because is not None:
+                failures += 1
+                delay = backoff_seconds(failures, base=self._poll_seconds / 2)
+                log.warning(
+                    "outbox events wait for the broker, retrying in %.1f s: %s",
+                    delay,
+                    redacted_reason(outcome.retry_because),
+                )
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            if outcome.claimed < self._batch_size:
                 await self._prune_now_and_then()
                 await wait_for_wakeup(self._wakeup, self._poll_seconds)
         raise ConnectionError("the relay's connection closed, and with it the lead")
@@ -211,8 +245,10 @@ class OutboxRelay:
         while True:
             try:
                 async with self._sessions() as session:
-                    pending = await count_unpublished(session, self._table)
-                self._metrics.outbox_pending.set(pending)
+                    backlog = await outbox_backlog(session, self._table)
+                self._metrics.outbox_pending.set(backlog.pending)
+                self._quarantine.waiting.set(backlog.quarantined)
+                self._quarantine.held.set(backlog.held)
             except asyncio.CancelledError:
                 raise
             except Exception:

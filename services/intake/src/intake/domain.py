@@ -74,6 +74,8 @@ class Incident:
     assignee: Assignee | None
     created_at: datetime
     updated_at: datetime
+    # When the router made the recorded assignment (None before intake kept it).
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -201,14 +203,26 @@ def reported(incident: Incident) -> IncidentReported:
     )
 
 
+def is_stale(incident: Incident, assigned: IncidentAssigned) -> bool:
+    """Made before the assignment recorded (a dead letter replayed late, say): applying it
+    would undo the later one."""
+    return incident.assigned_at is not None and assigned.assigned_at < incident.assigned_at
+
+
 def assign(incident: Incident, assigned: IncidentAssigned, *, now: datetime) -> Outcome:
     """Record who works on the incident; a new incident becomes assigned. A reassignment only
-    changes the assignee, and a resolved or closed incident is left as it is."""
-    if not is_open(incident.status):
+    changes the assignee; a resolved or closed incident, or a stale assignment, changes nothing."""
+    if not is_open(incident.status) or is_stale(incident, assigned):
         return Outcome(incident, [])
     assignee = Assignee(assigned.agent_id, assigned.agent_name, assigned.reason)
     status = IncidentStatus.ASSIGNED if incident.status == IncidentStatus.NEW else incident.status
-    changed = replace(incident, assignee=assignee, status=status, updated_at=now)
+    changed = replace(
+        incident,
+        assignee=assignee,
+        status=status,
+        updated_at=now,
+        assigned_at=assigned.assigned_at,
+    )
     if status == incident.status:
         return Outcome(changed, [])
     fact = IncidentStatusChanged(

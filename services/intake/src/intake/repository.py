@@ -58,6 +58,7 @@ def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
         assignee=assignee,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        assigned_at=row.assigned_at,
     )
 
 
@@ -228,6 +229,7 @@ async def save_assignment(session: AsyncSession, *, incident: Incident) -> None:
             assignee_agent_id=assignee.agent_id if assignee else None,
             assignee_name=assignee.name if assignee else None,
             assignment_reason=assignee.reason if assignee else None,
+            assigned_at=incident.assigned_at,
             updated_at=incident.updated_at,
         )
     )

@@ -72,6 +72,8 @@ class IncidentRow(Base):
     assignee_agent_id: Mapped[str | None] = mapped_column(Text)
     assignee_name: Mapped[str | None] = mapped_column(Text)
     assignment_reason: Mapped[str | None] = mapped_column(Text)
+    # When the router made the recorded assignment: an older one, replayed later, is ignored.
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

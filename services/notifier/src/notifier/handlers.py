@@ -1,7 +1,8 @@
 """Kafka subscribers: incident facts and SLA facts become the projection and the messages owed.
 
 A handler records the messages in its batch's transaction; once the batch commits, the
-delivery worker is woken to send them (`notifier.delivery`).
+delivery worker is woken to send them (`notifier.delivery`). A status change older than the one
+applied (a dead letter replayed late, say) changes nothing (`repository.set_status`).
 """
 
 import logging
@@ -59,11 +60,17 @@ class NotifierHandlers:
                 await self._acknowledge_if_ready(received, view)
             case IncidentStatusChanged() as changed:
                 await repository.set_status(
-                    session, incident_id=changed.incident_id, status=changed.to_status.value
+                    session,
+                    incident_id=changed.incident_id,
+                    status=changed.to_status.value,
+                    changed_at=changed.changed_at,
                 )
             case IncidentResolved() as resolved:
                 await repository.set_status(
-                    session, incident_id=resolved.incident_id, status="resolved"
+                    session,
+                    incident_id=resolved.incident_id,
+                    status="resolved",
+                    changed_at=resolved.resolved_at,
                 )
             case _:
                 return  # a fact that changes nothing the customer sees from here

@@ -76,9 +76,20 @@ async def incident_by_token(session: AsyncSession, *, token: str) -> IncidentVie
     return _view(row) if row else None
 
 
-async def set_status(session: AsyncSession, *, incident_id: str, status: str) -> None:
+async def set_status(
+    session: AsyncSession, *, incident_id: str, status: str, changed_at: datetime
+) -> None:
+    """Apply a status change unless a later one was applied (an old fact replayed late)."""
     await session.execute(
-        update(IncidentRow).where(IncidentRow.incident_id == incident_id).values(status=status)
+        update(IncidentRow)
+        .where(
+            IncidentRow.incident_id == incident_id,
+            or_(
+                IncidentRow.status_changed_at.is_(None),
+                IncidentRow.status_changed_at <= changed_at,
+            ),
+        )
+        .values(status=status, status_changed_at=changed_at)
     )
 
 

@@ -41,6 +41,8 @@ class IncidentRow(Base):
     name: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(Text, server_default=text("'en'"))
     status: Mapped[str] = mapped_column(Text, server_default=text("'new'"))
+    # When the status applied last changed: an older change, replayed later, is ignored.
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_response_seconds: Mapped[int | None] = mapped_column(Integer)
