@@ -74,6 +74,9 @@ COUNTERS_AND_GAUGES = {
     "events_handled_total",
     "dead_letters_total",
     "consumer_batch_retries_total",
+    # incident_kit.overload.OverloadMetrics
+    "http_requests_shed_total",
+    "http_requests_in_flight",
     # FastStream's KafkaPrometheusMiddleware (faststream/prometheus/container.py)
     "faststream_received_messages_total",
     "faststream_received_messages_in_process",
@@ -252,6 +255,7 @@ def test_alert_rules_cover_the_platform_and_carry_runbooks() -> None:
         "IncidentConsumerExceptions",
         "IncidentHTTPErrorRatioHigh",
         "IncidentHTTPLatencyP99High",
+        "IncidentHTTPRequestsShed",
         "SLABreachRateHigh",
         "AssignmentQueueDepthHigh",
         "NotificationFailuresHigh",

@@ -1,4 +1,5 @@
-"""HTTP errors at the edge: problem+json naming the field, 401, 413 for huge bodies."""
+"""HTTP errors at the edge: problem+json naming the field, 401, 413 for huge bodies, 503 with
+Retry-After when the database connection was lost or none was free in time."""
 
 from typing import Annotated
 
@@ -8,6 +9,7 @@ from incident_kit.http import api_key_guard
 from incident_kit.problems import BodySizeLimit, Problem, install_problem_handlers
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 class Order(BaseModel):
@@ -24,6 +26,8 @@ def make_client() -> httpx.AsyncClient:
     async def create(order: Order, _: Annotated[str, Depends(guard)]) -> dict[str, int]:
         if order.colour == "void":
             raise Problem(409, "Colour unavailable", "void is sold out")
+        if order.colour == "crowded":
+            raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached, timed out")
         if order.colour in {"dropped", "broken"}:
             raise DBAPIError(
                 "INSERT ...",
@@ -95,3 +99,13 @@ async def test_a_lost_database_connection_asks_the_caller_to_retry() -> None:
     broken = await client.post("/orders", json={"quantity": 1, "colour": "broken"}, headers=AUTH)
     assert broken.status_code == 500  # any other database error is ours, not the caller's
     assert broken.json()["title"] == "Internal error"
+
+
+async def test_no_pooled_connection_in_time_asks_the_caller_to_retry() -> None:
+    crowded = await make_client().post(
+        "/orders", json={"quantity": 1, "colour": "crowded"}, headers=AUTH
+    )
+    assert crowded.status_code == 503
+    assert crowded.headers["content-type"] == "application/problem+json"
+    assert crowded.headers["retry-after"] == "1"
+    assert crowded.json()["title"] == "Database busy"

@@ -1,6 +1,6 @@
 """The async SQLAlchemy engine and session factory (asyncpg), and the per-service schema."""
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,10 +24,15 @@ def service_metadata(schema: str) -> MetaData:
 
 
 def create_engine(
-    database_url: str, *, application_name: str = "incident-platform", pool_size: int = 10
+    database_url: str,
+    *,
+    application_name: str = "incident-platform",
+    pool_size: int = 10,
+    pool_timeout_seconds: float = 30.0,
 ) -> AsyncEngine:
     """The pool of one service; its connections carry `application_name`, so pg_stat_activity
-    and the server log tell which service a session belongs to."""
+    and the server log tell which service a session belongs to. A checkout that waits longer
+    than `pool_timeout_seconds` raises sqlalchemy.exc.TimeoutError (HTTP answers it with 503)."""
     # No pre-ping: it cost a round trip per checkout (a third of all statements). A connection
     # PostgreSQL dropped fails its transaction, is discarded by the pool, and the work is
     # retried: consumers wait the outage out, HTTP answers 503 with Retry-After.
@@ -36,6 +41,7 @@ def create_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=20,
+        pool_timeout=pool_timeout_seconds,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": application_name}},
     )
@@ -45,12 +51,3 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     """Sessions of one runtime; their own Session class scopes commit hooks to this runtime."""
     session_class = type("RuntimeSession", (Session,), {})
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
-
-
-async def database_reachable(engine: AsyncEngine) -> bool:
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # readiness reports any failure as "not ready"
-        return False

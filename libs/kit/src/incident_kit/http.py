@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from incident_kit.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from incident_kit.probes import Liveness
 from incident_kit.problems import Problem
 
 
@@ -66,22 +67,37 @@ def api_key_guard(keys: frozenset[str]) -> Callable[..., Awaitable[str]]:
 
 
 def probes_router(
-    metrics: ServiceMetrics, readiness: Callable[[], Awaitable[dict[str, bool]]]
+    metrics: ServiceMetrics,
+    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    *,
+    needs: frozenset[str],
+    liveness: Liveness,
 ) -> APIRouter:
+    """/metrics; /healthz (503 once a consumer or background task died); /readyz (503 while a
+    check in `needs` fails; every check is listed)."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/healthz")
-    async def alive() -> dict[str, str]:
+    @router.get("/healthz", responses={503: {"description": "A consumer or loop has died"}})
+    async def alive(response: Response) -> dict[str, object]:
+        failures = liveness.failures()
+        if failures:
+            response.status_code = 503
+            return {"status": "failing", "failures": failures}
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "A dependency it needs is away"}})
     async def ready(response: Response) -> dict[str, object]:
         checks = await readiness()
-        response.status_code = 200 if all(checks.values()) else 503
-        return {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
+        is_ready = all(checks[name] for name in needs)
+        response.status_code = 200 if is_ready else 503
+        return {
+            "status": "ready" if is_ready else "not ready",
+            "checks": checks,
+            "needs": sorted(needs),
+        }
 
     return router

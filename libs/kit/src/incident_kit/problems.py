@@ -1,7 +1,9 @@
 """RFC 9457 problem details for every HTTP error, and a request body size limit.
 
 Validation errors name each bad field (e.g. `body.customer.email`), so a caller can fix its
-request without reading our code.
+request without reading our code. A lost database connection or a wait for a pooled one past
+the pool timeout answers 503 with Retry-After, for the client to retry (with its
+Idempotency-Key where the route takes one).
 """
 
 import logging
@@ -12,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,6 +92,19 @@ def install_problem_handlers(app: FastAPI) -> None:
                 headers={"Retry-After": "1"},
             )
         return await unexpected(request, error)
+
+    @app.exception_handler(PoolTimeout)
+    async def no_connection_in_time(request: Request, error: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool timeout: answer now, while the
+        # client still waits, rather than queue it longer behind the others.
+        log.warning("no database connection in time on %s", request.url.path)
+        return problem_response(
+            503,
+            "Database busy",
+            "No database connection was free in time; send the request again.",
+            request.url.path,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -3,12 +3,16 @@ FastAPI app around it, with a lifespan that starts and stops everything in order
 
 Shutdown stops the broker first, which lets the in-flight batch finish (FastStream's graceful
 timeout), then the background loops, the relay and the database.
+
+The app sheds HTTP requests past `max_in_flight_requests` (incident_kit.overload); /readyz asks
+the checks a service needs, /healthz whether its consumers and background tasks still run
+(incident_kit.probes).
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from incident_kit.asyncapi import asyncapi_router
 from incident_kit.clock import Clock
-from incident_kit.database import create_engine, create_session_factory, database_reachable
+from incident_kit.database import create_engine, create_session_factory
 from incident_kit.http import RequestMetrics, probes_router
 from incident_kit.kafka import broker_security, client_options
 from incident_kit.logs import configure_logging
 from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import wake_relay_after_commits
+from incident_kit.overload import OVERLOAD_RESPONSE, InFlightLimit, OverloadMetrics
+from incident_kit.probes import Liveness, Readiness, database_check
 from incident_kit.problems import BodySizeLimit, install_problem_handlers
 from incident_kit.relay import OutboxRelay
 from incident_kit.settings import ServiceSettings
@@ -66,7 +72,11 @@ def build_runtime(
 ) -> Runtime:
     configure_logging(name, settings.log_level)
     metrics = ServiceMetrics(CollectorRegistry(), name)
-    engine = create_engine(settings.database_url, application_name=name)
+    engine = create_engine(
+        settings.database_url,
+        application_name=name,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+    )
     sessions = create_session_factory(engine)
     producer = AIOKafkaProducer(
         **client_options(settings),
@@ -105,45 +115,77 @@ def _build_broker(name: str, settings: ServiceSettings, metrics: ServiceMetrics)
     )
 
 
+# What /readyz checks; a service that can do its job without one of them needs fewer.
+READINESS_CHECKS = frozenset({"postgresql", "kafka"})
+
+
 def build_app(
-    runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    readiness_needs: Collection[str] = READINESS_CHECKS,
 ) -> FastAPI:
+    needs = frozenset(readiness_needs)
+    if not needs <= READINESS_CHECKS:
+        raise ValueError(f"readiness_needs: unknown checks {sorted(needs - READINESS_CHECKS)}")
+    liveness = Liveness(lambda: runtime.broker.subscribers)
     app = FastAPI(
-        title=title, description=description, version="1.0.0", lifespan=_lifespan(runtime)
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=_lifespan(runtime, liveness),
     )
     install_problem_handlers(app)
     for router in routers:
-        app.include_router(router)
-    app.include_router(probes_router(runtime.metrics, _readiness(runtime)))
+        app.include_router(router, responses=OVERLOAD_RESPONSE)
+    app.include_router(
+        probes_router(runtime.metrics, _readiness(runtime), needs=needs, liveness=liveness)
+    )
     app.include_router(asyncapi_router(runtime, title, description))
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    settings = runtime.settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
+    # Outermost: a shed request costs no routing, no body and no metrics by route.
+    app.add_middleware(
+        InFlightLimit,
+        limit=settings.max_in_flight_requests,
+        retry_after_seconds=settings.overload_retry_after_seconds,
+        metrics=OverloadMetrics(runtime.metrics.registry),
+    )
     return app
 
 
 def _readiness(runtime: Runtime) -> Callable[[], Awaitable[dict[str, bool]]]:
-    async def readiness() -> dict[str, bool]:
-        database = await database_reachable(runtime.engine)
-        kafka = await runtime.broker.ping(timeout=2.0)
-        return {"postgresql": database, "kafka": kafka}
+    settings = runtime.settings
+    timeout = settings.readiness_timeout_seconds
+    checks = {
+        "postgresql": database_check(
+            settings.database_url, application_name=f"{runtime.name} readiness"
+        ),
+        "kafka": lambda: runtime.broker.ping(timeout=timeout),
+    }
 
-    return readiness
+    return Readiness(checks, timeout=timeout)
 
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 
-def _lifespan(runtime: Runtime) -> Lifespan:
+def _lifespan(runtime: Runtime, liveness: Liveness) -> Lifespan:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.producer.start()
         await runtime.relay.start()
         await runtime.broker.start()
         loops = [asyncio.create_task(loop()) for loop in runtime.background]
+        _watch(liveness, runtime, loops)
         log.info("%s started", runtime.name)
         try:
             yield
         finally:
+            liveness.stop_watching()
             await runtime.broker.stop()  # waits for the in-flight batch
             for task in loops:
                 task.cancel()
@@ -156,3 +198,11 @@ def _lifespan(runtime: Runtime) -> Lifespan:
             log.info("%s stopped", runtime.name)
 
     return lifespan
+
+
+def _watch(liveness: Liveness, runtime: Runtime, loops: list[asyncio.Task[None]]) -> None:
+    for loop, task in zip(runtime.background, loops, strict=True):
+        liveness.watch(f"background loop {getattr(loop, '__qualname__', loop)}", task)
+    # The relay's tasks (publishing, the backlog gauge) are only reachable through its privates.
+    for task in runtime.relay._tasks:
+        liveness.watch(f"outbox relay task {task.get_name()}", task)

@@ -74,6 +74,22 @@ class ServiceSettings(BaseSettings):
         default=24, gt=0, description="How long published events stay in the outbox table."
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_in_flight_requests: int = Field(
+        default=256,
+        ge=1,
+        description="HTTP requests one process works on at once; more are answered 503 at once.",
+    )
+    overload_retry_after_seconds: int = Field(
+        default=1, ge=0, le=3600, description="Retry-After sent with a 503 for overload."
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a request waits for a pooled connection before it answers 503.",
+    )
+    readiness_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=30, description="The longest one /readyz check may take."
+    )
 
     @property
     def api_key_set(self) -> frozenset[str]:

@@ -25,4 +25,6 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
         title="intake",
         description="Accepts incidents, deduplicates them and publishes their lifecycle.",
         routers=[incidents_router(runtime, metrics, guard)],
+        # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
+        readiness_needs={"postgresql"},
     )
