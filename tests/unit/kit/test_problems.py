@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from incident_kit.http import api_key_guard
 from incident_kit.problems import BodySizeLimit, Problem, install_problem_handlers
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -26,6 +26,12 @@ def make_client() -> httpx.AsyncClient:
     async def create(order: Order, _: Annotated[str, Depends(guard)]) -> dict[str, int]:
         if order.colour == "void":
             raise Problem(409, "Colour unavailable", "void is sold out")
+        if order.colour == "refused":
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        if order.colour == "shutting-down":
+            raise OperationalError(
+                "SELECT ...", None, Exception("the database system is shutting down")
+            )
         if order.colour == "crowded":
             raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached, timed out")
         if order.colour in {"dropped", "broken"}:
@@ -109,3 +115,13 @@ async def test_no_pooled_connection_in_time_asks_the_caller_to_retry() -> None:
     assert crowded.headers["content-type"] == "application/problem+json"
     assert crowded.headers["retry-after"] == "1"
     assert crowded.json()["title"] == "Database busy"
+
+
+async def test_a_database_that_is_down_asks_the_caller_to_retry() -> None:
+    client = make_client()
+    for colour in ("refused", "shutting-down"):
+        answer = await client.post("/orders", json={"quantity": 1, "colour": colour}, headers=AUTH)
+        assert answer.status_code == 503, colour
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "2"
+        assert answer.json()["title"] == "Service temporarily unavailable"

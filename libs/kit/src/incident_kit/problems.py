@@ -18,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from incident_kit.errors import is_infrastructure_error
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        if is_infrastructure_error(error):
+            # The database is down or refused us (a restart, a failover): not the request's fault.
+            log.warning("dependency unavailable on %s: %s", request.url.path, type(error).__name__)
+            return problem_response(
+                503,
+                "Service temporarily unavailable",
+                "A dependency is unavailable; the request was not carried out. Send it again.",
+                request.url.path,
+                headers={"Retry-After": "2"},
+            )
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(500, "Internal error", "The error was logged.", request.url.path)
 

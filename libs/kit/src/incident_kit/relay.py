@@ -92,6 +92,11 @@ class OutboxRelay:
         self._connection: asyncpg.Connection | None = None
         self.leading = False
 
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The relay's running tasks (publishing, gauges), for the liveness probe."""
+        return list(self._tasks)
+
     def wake(self) -> None:
         """Rows were committed in this process: publish now rather than at the next poll."""
         if self.leading:

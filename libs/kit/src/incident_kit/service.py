@@ -204,5 +204,5 @@ def _watch(liveness: Liveness, runtime: Runtime, loops: list[asyncio.Task[None]]
     for loop, task in zip(runtime.background, loops, strict=True):
         liveness.watch(f"background loop {getattr(loop, '__qualname__', loop)}", task)
     # The relay's tasks (publishing, the backlog gauge) are only reachable through its privates.
-    for task in runtime.relay._tasks:
+    for task in runtime.relay.tasks:
         liveness.watch(f"outbox relay task {task.get_name()}", task)
