@@ -43,7 +43,11 @@ def create_engine(
         max_overflow=20,
         pool_timeout=pool_timeout_seconds,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": application_name}},
+        # synchronous_commit is asked per session, so an acknowledged commit is on disk even on
+        # a server configured otherwise (a 201 from intake means durably committed).
+        connect_args={
+            "server_settings": {"application_name": application_name, "synchronous_commit": "on"}
+        },
     )
 
 
