@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # uv from PATH, else the one pip installs (run as a module: no PATH or pyenv shim needed).
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: install run up down status logs test test-unit lint format bench schemas clean
+.PHONY: install run up down status logs test test-unit lint format bench faults schemas clean
 
 install: $(VENV)/.installed
 
@@ -42,7 +42,7 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/events/src libs/kit/src libs/devstack/src libs/devstack/tests services/*/src tests bench
+	$(VENV)/bin/mypy libs/events/src libs/kit/src libs/devstack/src libs/devstack/tests services/*/src tests bench faults
 
 clean:                  ## stop the stack, delete its data (.stack/, any cluster under /var/tmp); jars stay
 	-[ -x $(PY) ] && $(PY) -m incident_devstack clean
@@ -60,6 +60,14 @@ BENCH_ARGS ?=
 bench: install          ## the benchmark suite against the running stack (`make up` first); results in bench/results/
 	$(if $(filter all intake,$(BENCH)),@bench/system-packages.sh)
 	$(PY) -m bench $(BENCH) $(BENCH_ARGS)
+
+# Options of the fault suite, e.g. FAULTS_ARGS="--only kill-kafka poison" or "--short" (the
+# version `make test` runs, tests/faults/); `.venv/bin/python -m faults --help` lists them all.
+FAULTS_ARGS ?=
+
+faults: install         ## kill, hang and poison the local stack under load (brought up as needed); results in faults/results/
+	tools/system-packages.sh stack
+	$(PY) -m faults $(FAULTS_ARGS)
 
 schemas: install        ## refresh the committed JSON Schemas (refuses breaking changes)
 	$(PY) -m incident_events.schemas export libs/events/schemas
