@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 from faststream.kafka import KafkaMessage
+from faststream.kafka import Topic as KafkaTopic
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.middlewares import AckPolicy
 from incident_events import EventData, Topic
@@ -59,8 +60,11 @@ def subscribe(
         retries=settings.handler_retries,
     )
     dead_letters = DeadLetters(runtime.producer, runtime.metrics, group)
+    # Created with this many partitions when missing (FastStream's default is 1): the partitions
+    # are what consumer-group members share, one member per partition at most.
+    declared = KafkaTopic(prefix + str(topic), num_partitions=settings.kafka_topic_partitions)
     subscriber = runtime.broker.subscriber(
-        prefix + str(topic),
+        declared,
         group_id=group,
         auto_offset_reset="earliest",
         batch=True,

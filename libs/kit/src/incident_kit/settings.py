@@ -39,6 +39,13 @@ class ServiceSettings(BaseSettings):
         validation_alias=_env("KAFKA_TOPIC_PREFIX"),
         description="Prepended to every topic and consumer group: environments sharing a cluster.",
     )
+    kafka_topic_partitions: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        validation_alias=_env("KAFKA_TOPIC_PARTITIONS"),
+        description="Partitions of a topic a subscriber creates when it is missing.",
+    )
     database_url: str = Field(validation_alias=_env("DATABASE_URL"))
     api_keys: str = Field(
         default="",
