@@ -28,7 +28,7 @@ TIMES = ("status_changed_at", "resolved_at", "closed_at", "first_agent_reply_at"
 
 
 def upgrade() -> None:
-    op.drop_constraint("ck_incidents_status", "incidents", schema="intake", type_="check")
+    op.drop_constraint(op.f("ck_incidents_status"), "incidents", schema="intake", type_="check")
     op.create_check_constraint(
         op.f("ck_incidents_status"),
         "incidents",
@@ -72,8 +72,8 @@ def downgrade() -> None:
         op.drop_index(name, table_name="incidents", schema="intake")
     for name in (*TIMES, "resolution"):
         op.drop_column("incidents", name, schema="intake")
-    op.drop_constraint("ck_incidents_kind", "incidents", schema="intake", type_="check")
-    op.drop_constraint("ck_incidents_status", "incidents", schema="intake", type_="check")
+    op.drop_constraint(op.f("ck_incidents_kind"), "incidents", schema="intake", type_="check")
+    op.drop_constraint(op.f("ck_incidents_status"), "incidents", schema="intake", type_="check")
     # Reopened incidents are being worked on again; before 0002 that was in_progress.
     op.execute("UPDATE intake.incidents SET status = 'in_progress' WHERE status = 'reopened'")
     op.create_check_constraint(

@@ -48,9 +48,9 @@ async def apply_change(sessions: async_sessionmaker[AsyncSession], change: Chang
         if incident is None:
             raise IncidentNotFound(change.incident_id)
         outcome = change.decide(incident)
-        if outcome.incident == incident:
-            return outcome  # nothing changed: nothing to save or publish
-        await _save(session, incident, outcome.incident)
+        if outcome.incident != incident:
+            await _save(session, incident, outcome.incident)
+        # Not `if changed`: a second comment in the same instant leaves the row as it was.
         await repository.add_to_timeline(session, facts=outcome.timeline_facts, now=change.now)
         events = [
             new_event(fact, source=SOURCE, now=change.now, correlation_id=incident.incident_id)
