@@ -17,6 +17,7 @@ from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
 from intake.reporting import Answer, Submission, report_incidents
 from intake.schemas import IncidentDetailOut, IncidentIn, IncidentOut, IncidentPage
+from intake.schemas.fields import IdFilter, IncidentId
 from intake.schemas.paging import InvalidCursor, decode_cursor, encode_cursor
 from intake.storing import ReportOutcome
 
@@ -74,7 +75,7 @@ def incidents_router(
         return IncidentOut.of(incident)
 
     @router.get("/{incident_id}", responses={404: {"description": "No such incident"}})
-    async def read(incident_id: str) -> IncidentDetailOut:
+    async def read(incident_id: IncidentId) -> IncidentDetailOut:
         """The incident with its public timeline (never internal notes) and the statuses it may
         move to now."""
         async with runtime.sessions() as session:
@@ -89,8 +90,8 @@ def incidents_router(
     async def list_incidents(
         status: Annotated[list[IncidentStatus] | None, Query()] = None,
         severity: Annotated[list[Severity] | None, Query()] = None,
-        customer: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-        assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        customer: IdFilter = None,
+        assignee: IdFilter = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> IncidentPage:

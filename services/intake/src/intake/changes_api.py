@@ -17,6 +17,7 @@ from intake.changing import Change, DedupKeyTaken, IncidentNotFound, apply_chang
 from intake.domain import Incident, Outcome
 from intake.metrics import IntakeMetrics
 from intake.schemas import AmendmentIn, CommentIn, CommentOut, IncidentOut, StatusChangeIn
+from intake.schemas.fields import IncidentId
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such incident"},
@@ -45,7 +46,7 @@ def changes_router(
         return outcome
 
     @router.post("/{incident_id}/status", responses=REFUSALS)
-    async def change_status(incident_id: str, body: StatusChangeIn) -> IncidentOut:
+    async def change_status(incident_id: IncidentId, body: StatusChangeIn) -> IncidentOut:
         """Move the incident to another status, with a reason; resolving needs a
         resolution_summary. Asking for the status it has changes nothing."""
         request, now = body.to_change(), runtime.clock.now()
@@ -55,7 +56,7 @@ def changes_router(
         return IncidentOut.of(outcome.incident)
 
     @router.post("/{incident_id}/comments", status_code=status.HTTP_201_CREATED, responses=REFUSALS)
-    async def comment(incident_id: str, body: CommentIn) -> CommentOut:
+    async def comment(incident_id: IncidentId, body: CommentIn) -> CommentOut:
         """Add a public reply or an internal note. The first public agent reply is marked as
         such; a customer's comment ends a wait on the customer. Closed incidents take none."""
         request, now = body.to_comment(), runtime.clock.now()
@@ -64,7 +65,7 @@ def changes_router(
         return CommentOut.of(commented, outcome.incident)
 
     @router.patch("/{incident_id}", responses=REFUSALS)
-    async def amend(incident_id: str, body: AmendmentIn) -> IncidentOut:
+    async def amend(incident_id: IncidentId, body: AmendmentIn) -> IncidentOut:
         """Change the severity or kind of an incident being worked on; each change is a fact
         of its own."""
         request, now = body.to_amendment(), runtime.clock.now()

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, Field, StringConstraints
 
 
@@ -31,3 +32,10 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 NotBlank = AfterValidator(_not_blank)
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2_000), NoNul, NotBlank]
 CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NoNul, NotBlank]
+
+# In URLs: an incident id as intake makes them (a UUID; 64 at most, like the events' field), and
+# ids of customers and agents as filters. PostgreSQL text cannot hold NUL: refused here, not 500.
+IncidentId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="e.g. a UUID")
+]
+IdFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]

@@ -23,6 +23,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(created_at)
     except (ValueError, TypeError, binascii.Error) as error:
         raise InvalidCursor("not a cursor this API gave out") from error
-    if moment.tzinfo is None or not isinstance(incident_id, str):
+    if moment.tzinfo is None or not isinstance(incident_id, str) or "\x00" in incident_id:
         raise InvalidCursor("not a cursor this API gave out")
     return moment, incident_id
