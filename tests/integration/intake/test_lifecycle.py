@@ -179,7 +179,9 @@ async def test_refusals_are_problems_naming_the_field(intake: RunningIntake) -> 
     assert refused.json()["allowed"] == ["resolved"] and refused.json()["current_status"] == "new"
     unknown = await intake.move(str(uuid4()), "resolved", resolution_summary="x")
     assert unknown.status_code == 404
-    assert await intake.metric("incident_changes_refused_total", reason="TransitionNotAllowed") == 2
+    assert (
+        await intake.metric("incident_changes_refused_total", reason="transition_not_allowed") == 2
+    )
     published = "SELECT count(*) FROM intake.outbox WHERE message_key = :id"
     assert await intake.scalar(published, id=incident_id) == 1  # only the report
 

@@ -3,6 +3,7 @@ amend its severity or kind. Thin: each route hands the domain's decision to `cha
 turns the domain's refusals into problem+json (409 for the incident's state, 422 for the
 request), counting them."""
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,7 +41,7 @@ def changes_router(
             problem = refusal(error)
             if problem is None:
                 raise
-            metrics.changes_refused.labels(type(error).__name__).inc()
+            metrics.changes_refused.labels(reason_of(error)).inc()
             raise problem from error
         metrics.record_facts(outcome.events)
         return outcome
@@ -73,6 +74,11 @@ def changes_router(
         return IncidentOut.of(outcome.incident)
 
     return router
+
+
+def reason_of(error: Exception) -> str:
+    """The metric's label for a refusal: its class in snake_case, e.g. transition_not_allowed."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 def refusal(error: Exception) -> Problem | None:
