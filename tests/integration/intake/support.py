@@ -42,6 +42,27 @@ class RunningIntake:
         headers = {**AUTH, **({"Idempotency-Key": key} if key else {})}
         return await self.client.post("/v1/incidents", json=body, headers=headers)
 
+    async def move(self, incident_id: str, status: str, **fields: Any) -> httpx.Response:
+        """POST a status change; the reason defaults to one naming the status."""
+        body = {"status": status, "reason": f"to {status}", **fields}
+        return await self.client.post(
+            f"/v1/incidents/{incident_id}/status", json=body, headers=AUTH
+        )
+
+    async def comment(
+        self, incident_id: str, author: dict[str, Any], body: str, visibility: str = "public"
+    ) -> httpx.Response:
+        document = {"author": author, "body": body, "visibility": visibility}
+        return await self.client.post(
+            f"/v1/incidents/{incident_id}/comments", json=document, headers=AUTH
+        )
+
+    async def read(self, incident_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/v1/incidents/{incident_id}", headers=AUTH)
+        assert response.status_code == 200, response.text
+        document: dict[str, Any] = response.json()
+        return document
+
     async def publish(self, event: Event[Any]) -> None:
         await publish_event(self.servers, event, prefix=self.prefix)
 

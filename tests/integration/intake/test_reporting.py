@@ -38,7 +38,13 @@ async def test_report_stores_and_publishes(intake: RunningIntake) -> None:
     assert event.data.required_skills == ["payments"]
 
     read = await intake.client.get(f"/v1/incidents/{incident_id}", headers=AUTH)
-    assert read.status_code == 200 and read.json() == incident
+    assert read.status_code == 200
+    detail = read.json()
+    assert detail.pop("timeline") == [
+        {"type": "reported", "at": "2026-11-23T09:00:00Z", "channel": "api"}
+    ]
+    assert detail.pop("allowed_transitions") == ["resolved"]
+    assert detail == incident
     assert await intake.metric("incidents_reported_total", channel="api", severity="high") == 1
 
 

@@ -4,18 +4,20 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from incident_events.incidents import CustomerRef, IncidentReported
+from incident_events.incidents import CustomerRef, IncidentReported, IncidentResolved
 from incident_events.sla import SlaBreached, SlaClockStarted
 from incident_events.types import Channel, DeliveryChannel, Severity, SlaMetric
 from notifier.domain import (
     ACKNOWLEDGEMENT,
     BREACH_APOLOGY,
+    RESOLUTION,
     IncidentView,
     Preferences,
     customer_language,
     notification_id_for,
     plan_acknowledgement,
     plan_breach_apology,
+    plan_resolution,
     record_clock_started,
     record_report,
 )
@@ -197,3 +199,37 @@ def test_customer_language_prefers_stated_preferences() -> None:
     assert customer_language(READY, None) == "cs"
     assert customer_language(READY, Preferences(language="pl-PL")) == "pl"
     assert customer_language(READY, Preferences(language=None)) == "cs"
+
+
+RESOLVED = IncidentResolved(incident_id="inc-1", resolved_at=DUE, resolution="Card <b>fixed</b>.")
+
+
+@pytest.mark.parametrize(
+    ("view", "preferences", "recipient", "language"),
+    [
+        (READY, None, "jana@example.com", "cs"),
+        (record_report(NEW, reported()), Preferences(language="pl"), "jana@example.com", "pl"),
+        (NEW, None, None, None),  # never reported here: nobody to write to
+        (replace(READY, email=None), None, None, None),
+        (READY, Preferences(channels=frozenset({"sms"})), None, None),
+    ],
+)
+def test_the_resolution_is_told_with_its_summary(
+    view: IncidentView,
+    preferences: Preferences | None,
+    recipient: str | None,
+    language: str | None,
+) -> None:
+    planned = plan_resolution(
+        view, RESOLVED, cause_event_id="r1", status_url=URL, preferences=preferences
+    )
+    if recipient is None:
+        assert planned is None
+        return
+    assert planned is not None and planned.template == RESOLUTION
+    assert (planned.recipient, planned.language) == (recipient, language)
+    assert planned.context["resolution"] == "Card <b>fixed</b>."
+    assert planned.context["reference"] == "INC-000042" and planned.context["status_url"] == URL
+    # Resolved again after a reopening: another event, another message.
+    again = plan_resolution(view, RESOLVED, cause_event_id="r2", status_url=URL, preferences=None)
+    assert again is not None and again.notification_id != planned.notification_id

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from incident_events.types import IncidentStatus
 from notifier.localization import (
     STATUS_NAMES,
     STATUS_PAGE_LABELS,
@@ -110,6 +111,7 @@ def test_windows_are_written_with_correct_plurals(
 
 
 def test_every_language_names_every_status_and_page_label() -> None:
+    assert STATUS_NAMES["en"].keys() == {status.value for status in IncidentStatus}
     for language in SUPPORTED_LANGUAGES:
         assert STATUS_NAMES[language].keys() == STATUS_NAMES["en"].keys()
         assert STATUS_PAGE_LABELS[language].keys() == STATUS_PAGE_LABELS["en"].keys()
@@ -120,6 +122,9 @@ def test_every_language_names_every_status_and_page_label() -> None:
     [
         ("in_progress", "cs", "Řeší se"),
         ("resolved", "ru", "Решено"),
+        ("reopened", "cs", "Znovu otevřeno"),
+        ("reopened", "pl", "Ponownie otwarte"),
+        ("waiting_on_customer", "ru", "Ожидаем вашего ответа"),
         ("new", "xx", "Received"),
         ("unknown_status", "pl", "unknown_status"),
     ],

@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from notifier.domain import ACKNOWLEDGEMENT, BREACH_APOLOGY, IncidentView
+from notifier.domain import ACKNOWLEDGEMENT, BREACH_APOLOGY, RESOLUTION, IncidentView
 from notifier.localization import SUPPORTED_LANGUAGES
 from notifier.rendering import render_message, render_status_page
 
@@ -16,6 +16,7 @@ CONTEXT = {
     "status_url": "https://status.example.com/status/tok",
     "response_window": "4 hours",
     "response_due": "4 March 2025, 14:30 UTC",
+    "resolution": "Renewed the <gateway> certificate & retried your payment.\nAll good now.",
 }
 # A word of each language's greeting and of its acknowledgement subject.
 EXPECTED = {
@@ -27,6 +28,10 @@ EXPECTED = {
     ("cs", BREACH_APOLOGY): ("Omlouváme se", "Za zpoždění se vám omlouváme"),
     ("pl", BREACH_APOLOGY): ("Przepraszamy", "przepraszamy za opóźnienie"),
     ("ru", BREACH_APOLOGY): ("Приносим извинения", "Приносим извинения за задержку"),
+    ("en", RESOLUTION): ("has been resolved", "What we did:"),
+    ("cs", RESOLUTION): ("jsme vyřešili", "Co jsme udělali:"),
+    ("pl", RESOLUTION): ("zostało rozwiązane", "Co zrobiliśmy:"),
+    ("ru", RESOLUTION): ("решено", "Что мы сделали:"),
 }
 
 
@@ -36,10 +41,14 @@ def test_each_template_renders_in_each_language(language: str, template: str) ->
     in_subject, in_body = EXPECTED[(language, template)]
     assert subject.startswith("[INC-000042] ") and in_subject in subject
     assert in_body in body
-    for value in ("INC-000042", "Checkout <b>broken</b>", CONTEXT["status_url"], "14:30 UTC"):
+    for value in ("INC-000042", "Checkout <b>broken</b>", CONTEXT["status_url"]):
         assert value in body  # plain text: nothing escaped
     if template == ACKNOWLEDGEMENT:
         assert "4 hours" in body
+    if template != RESOLUTION:
+        assert "14:30 UTC" in body
+    else:
+        assert CONTEXT["resolution"] in body  # the summary as the agent wrote it
 
 
 def test_unknown_language_falls_back_to_english() -> None:
@@ -101,6 +110,6 @@ def test_status_page_without_a_due_time_says_it_is_to_be_confirmed() -> None:
 
 def test_every_language_has_every_template() -> None:
     for language in SUPPORTED_LANGUAGES:
-        for template in (ACKNOWLEDGEMENT, BREACH_APOLOGY):
+        for template in (ACKNOWLEDGEMENT, BREACH_APOLOGY, RESOLUTION):
             subject, body = render_message(template, language, CONTEXT)
             assert subject and body.endswith("\n")

@@ -9,11 +9,17 @@ from incident_events.topics import Topic
 from incident_events.types import (
     Channel,
     CustomerTier,
+    IncidentKind,
     IncidentStatus,
     Severity,
     UtcDatetime,
     Visibility,
 )
+
+# A string on the wire, not the enumeration: events published before kinds were enumerated carry
+# free text, and narrowing the field would make them unreadable (see schemas.breaking_changes).
+KIND_VALUES = [kind.value for kind in IncidentKind]
+KIND_DESCRIPTION = f"One of {', '.join(KIND_VALUES)}; older events may carry other text."
 
 
 class CustomerRef(BaseModel):
@@ -37,7 +43,7 @@ class IncidentReported(EventData):
     title: str
     description: str = ""
     severity: Severity
-    kind: str = "incident"
+    kind: str = Field(default="incident", description=KIND_DESCRIPTION, examples=KIND_VALUES)
     channel: Channel
     customer: CustomerRef
     language: str = "en"
@@ -55,6 +61,11 @@ class IncidentStatusChanged(EventData):
     changed_at: UtcDatetime
     changed_by: str | None = None
     reason: str | None = None
+    waiting_since: UtcDatetime | None = Field(
+        default=None,
+        description="Set when leaving waiting_on_customer: when that wait began, so a clock can "
+        "pause from then until changed_at.",
+    )
 
 
 class IncidentCommented(EventData):
@@ -62,7 +73,7 @@ class IncidentCommented(EventData):
     topic: ClassVar[Topic] = Topic.INCIDENTS
 
     comment_id: str
-    author_kind: str = Field(description="agent, customer or system")
+    author_kind: str = Field(description="agent, customer or system (AuthorKind)")
     author_id: str | None = None
     visibility: Visibility
     body: str
@@ -75,7 +86,7 @@ class IncidentResolved(EventData):
     topic: ClassVar[Topic] = Topic.INCIDENTS
 
     resolved_at: UtcDatetime
-    resolution: str = ""
+    resolution: str = Field(default="", description="The resolution summary the customer is told.")
     resolved_by: str | None = None
 
 
@@ -85,6 +96,8 @@ class IncidentReopened(EventData):
 
     reopened_at: UtcDatetime
     reason: str = ""
+    reopened_by: str | None = None
+    from_status: IncidentStatus | None = Field(default=None, description="resolved or closed")
 
 
 class IncidentSeverityChanged(EventData):
@@ -94,3 +107,16 @@ class IncidentSeverityChanged(EventData):
     from_severity: Severity
     to_severity: Severity
     changed_at: UtcDatetime
+    changed_by: str | None = None
+    reason: str | None = None
+
+
+class IncidentKindChanged(EventData):
+    event_type: ClassVar[str] = "incident.kind_changed.v1"
+    topic: ClassVar[Topic] = Topic.INCIDENTS
+
+    from_kind: str = Field(description=KIND_DESCRIPTION, examples=KIND_VALUES)
+    to_kind: str = Field(description=KIND_DESCRIPTION, examples=KIND_VALUES)
+    changed_at: UtcDatetime
+    changed_by: str | None = None
+    reason: str | None = None

@@ -38,7 +38,26 @@ class IncidentStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     WAITING_ON_CUSTOMER = "waiting_on_customer"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
     CLOSED = "closed"
+
+
+class IncidentKind(StrEnum):
+    """What a report is about; SLA policies and routing may key on it."""
+
+    INCIDENT = "incident"
+    COMPLAINT = "complaint"
+    INQUIRY = "inquiry"
+    SERVICE_REQUEST = "service_request"
+    BILLING = "billing"
+
+
+class AuthorKind(StrEnum):
+    """Who wrote a comment."""
+
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
 
 
 class CustomerTier(StrEnum):

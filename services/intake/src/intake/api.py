@@ -1,11 +1,13 @@
-"""Intake's HTTP API: report an incident and read it back. Thin: validation is in schemas,
-the transaction in reporting (reports arriving together share one, see group_commit), the rules
-in domain."""
+"""Intake's HTTP API: report an incident, read it with its public timeline, list incidents.
+Thin: validation is in schemas, the transaction in reporting (reports arriving together share
+one, see group_commit), the rules in domain. Changes to incidents are in changes_api."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from incident_events.types import IncidentStatus, Severity
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
@@ -14,7 +16,9 @@ from intake.config import IntakeSettings
 from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
 from intake.reporting import Answer, Submission, report_incidents
-from intake.schemas import IncidentIn, IncidentOut
+from intake.schemas import IncidentDetailOut, IncidentIn, IncidentOut, IncidentPage
+from intake.schemas.fields import IdFilter, IncidentId
+from intake.schemas.paging import InvalidCursor, decode_cursor, encode_cursor
 from intake.storing import ReportOutcome
 
 IdempotencyKey = Annotated[
@@ -33,6 +37,7 @@ def incidents_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(guard)])
     reports = _report_committer(runtime, metrics)
+    policy = lifecycle_policy(runtime)
 
     @router.post(
         "",
@@ -70,22 +75,79 @@ def incidents_router(
         return IncidentOut.of(incident)
 
     @router.get("/{incident_id}", responses={404: {"description": "No such incident"}})
-    async def read(incident_id: str) -> IncidentOut:
+    async def read(incident_id: IncidentId) -> IncidentDetailOut:
+        """The incident with its public timeline (never internal notes) and the statuses it may
+        move to now."""
         async with runtime.sessions() as session:
             incident = await repository.get_incident(session, incident_id=incident_id)
-        if incident is None:
-            raise Problem(404, "Incident not found", f"no incident {incident_id!r}")
-        return IncidentOut.of(incident)
+            if incident is None:
+                raise Problem(404, "Incident not found", f"no incident {incident_id!r}")
+            facts = await repository.public_timeline(session, incident_id=incident_id)
+        allowed = domain.allowed_targets(incident, now=runtime.clock.now(), policy=policy)
+        return IncidentDetailOut.with_timeline(incident, facts, allowed)
+
+    @router.get("", responses={422: {"description": "A bad filter, limit or cursor"}})
+    async def list_incidents(
+        status: Annotated[list[IncidentStatus] | None, Query()] = None,
+        severity: Annotated[list[Severity] | None, Query()] = None,
+        customer: IdFilter = None,
+        assignee: IdFilter = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> IncidentPage:
+        """Incidents newest first, filtered by status and severity (each repeatable), customer
+        id and assignee (agent id); `next_cursor` fetches the next page."""
+        try:
+            before = decode_cursor(cursor) if cursor else None
+        except InvalidCursor as error:
+            raise invalid_field("query.cursor", str(error)) from error
+        where = repository.IncidentFilter(
+            statuses=status or (),
+            severities=severity or (),
+            customer_id=customer,
+            assignee_id=assignee,
+        )
+        async with runtime.sessions() as session:
+            found = await repository.list_incidents(
+                session, where=where, before=before, limit=limit + 1
+            )
+        page, more = found[:limit], len(found) > limit
+        last = page[-1] if more else None
+        return IncidentPage(
+            items=[IncidentOut.of(incident) for incident in page],
+            next_cursor=encode_cursor(last.created_at, last.incident_id) if last else None,
+        )
 
     return router
+
+
+def intake_settings(runtime: Runtime) -> IntakeSettings:
+    settings = runtime.settings
+    if not isinstance(settings, IntakeSettings):
+        raise TypeError("intake's runtime must carry IntakeSettings")
+    return settings
+
+
+def lifecycle_policy(runtime: Runtime) -> domain.LifecyclePolicy:
+    hours = intake_settings(runtime).closed_final_after_hours
+    return domain.LifecyclePolicy(closed_final_after=timedelta(hours=hours))
+
+
+def invalid_field(field: str, message: str) -> Problem:
+    """A 422 shaped like the kit's validation errors, for what only a rule can tell."""
+    return Problem(
+        422,
+        "Invalid request",
+        f"{field}: {message}",
+        field=field,
+        errors=[{"field": field, "message": message}],
+    )
 
 
 def _report_committer(
     runtime: Runtime, metrics: IntakeMetrics
 ) -> GroupCommitter[Submission, ReportOutcome]:
-    settings = runtime.settings
-    if not isinstance(settings, IntakeSettings):
-        raise TypeError("intake's runtime must carry IntakeSettings")
+    settings = intake_settings(runtime)
 
     async def commit(submissions: Sequence[Submission]) -> list[Answer]:
         return await report_incidents(runtime.sessions, submissions, metrics=metrics)

@@ -30,3 +30,10 @@ class IntakeSettings(ServiceSettings):
         "all run, the next group grows. Fewer: larger groups, less CPU per report; more: a group "
         "waiting on a lock holds up fewer reports.",
     )
+    closed_final_after_hours: float = Field(
+        default=168,
+        ge=0,
+        le=24 * 365,
+        description="How long a closed incident may still be reopened; after that it is final "
+        "and nothing changes it (0: final when closed).",
+    )

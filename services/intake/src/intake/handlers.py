@@ -1,4 +1,5 @@
-"""Intake's Kafka subscriber: assignments from the router set the incident's assignee."""
+"""Intake's Kafka subscriber: assignments from the router set the incident's assignee (and go
+into its timeline)."""
 
 from incident_events import Topic
 from incident_events.routing import IncidentAssigned
@@ -34,5 +35,6 @@ async def record_assignment(received: Received, assigned: IncidentAssigned) -> N
         # Intake commits an incident before the router can hear of it: this never will be.
         raise PoisonMessage(f"unknown incident {assigned.incident_id!r}")
     outcome = domain.assign(incident, assigned, now=received.now)
-    await repository.save_assignment(session, incident=outcome.incident)
+    await repository.save_incident(session, incident=outcome.incident)
+    await repository.add_to_timeline(session, facts=outcome.timeline_facts, now=received.now)
     await received.emit(outcome.events)

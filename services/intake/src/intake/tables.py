@@ -1,11 +1,25 @@
-"""Intake's own schema `intake`: customers, incidents, idempotency keys, outbox and inbox."""
+"""Intake's own schema `intake`: customers, incidents and their timelines, idempotency keys,
+outbox and inbox."""
 
 from datetime import datetime
+from typing import Any
 
 from incident_kit.database import service_metadata
 from incident_kit.inbox import inbox_table
 from incident_kit.outbox import outbox_table
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Sequence, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Sequence,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -14,7 +28,7 @@ metadata = service_metadata("intake")
 # Numbers the human-readable references (INC-000042); gaps after rollbacks are harmless.
 reference_numbers = Sequence("incident_reference_seq", metadata=metadata)
 
-# Must match the predicate of ON CONFLICT in repository.insert_incident, so it infers the index.
+# Must match the predicate of ON CONFLICT in repository.insert_incidents, so it infers the index.
 OPEN_INCIDENT = text("status NOT IN ('resolved', 'closed')")
 
 
@@ -44,8 +58,12 @@ class IncidentRow(Base):
         CheckConstraint("severity IN ('critical', 'high', 'medium', 'low')", name="severity"),
         CheckConstraint(
             "status IN ('new', 'assigned', 'in_progress', 'waiting_on_customer', 'resolved',"
-            " 'closed')",
+            " 'reopened', 'closed')",
             name="status",
+        ),
+        CheckConstraint(
+            "kind IN ('incident', 'complaint', 'inquiry', 'service_request', 'billing')",
+            name="kind",
         ),
         # At most one open incident per dedup_key: concurrent duplicates collide here.
         Index(
@@ -55,6 +73,10 @@ class IncidentRow(Base):
             postgresql_where=OPEN_INCIDENT,
         ),
         Index("ix_incidents_customer_id", "customer_id", "created_at"),
+        # Listing pages run newest first, by (created_at, incident_id), optionally per filter.
+        Index("ix_incidents_created_at", "created_at", "incident_id"),
+        Index("ix_incidents_status", "status", "created_at", "incident_id"),
+        Index("ix_incidents_assignee", "assignee_agent_id", "created_at", "incident_id"),
     )
 
     incident_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -76,6 +98,26 @@ class IncidentRow(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_agent_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TimelineRow(Base):
+    """The facts of an incident's life after its report, in the order they happened, as their
+    event payloads; `public` ones make the timeline its customer may see."""
+
+    __tablename__ = "timeline"
+    __table_args__ = (Index("ix_timeline_incident_id", "incident_id", "entry_id"),)
+
+    entry_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey(IncidentRow.incident_id))
+    event_type: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
 class IdempotencyKeyRow(Base):

@@ -1,12 +1,13 @@
 """The notifier's pure decisions: the incident projection it keeps, when a customer is owed an
-acknowledgement or an apology, and what that message says. No I/O, no clock, no database."""
+acknowledgement, an apology or the news of a resolution, and what that message says. No I/O, no
+clock, no database."""
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from incident_events.incidents import IncidentReported
+from incident_events.incidents import IncidentReported, IncidentResolved
 from incident_events.sla import SlaBreached, SlaClockStarted
 from incident_events.types import DeliveryChannel, SlaMetric
 
@@ -14,6 +15,7 @@ from notifier.localization import format_due, format_window, supported_language
 
 ACKNOWLEDGEMENT = "acknowledgement"
 BREACH_APOLOGY = "breach_apology"
+RESOLUTION = "resolution"
 # Fixed, so a notification id is the same whichever replica or retry computes it.
 _NOTIFICATION_NAMESPACE = UUID("6f1c2d0e-7a4b-4c55-9a0e-2b8f0c3d9e41")
 
@@ -156,6 +158,26 @@ def plan_breach_apology(
         "response_due": format_due(breached.due_at, language),
     }
     return _email(view, recipient, language, BREACH_APOLOGY, cause_event_id, context)
+
+
+def plan_resolution(
+    view: IncidentView,
+    resolved: IncidentResolved,
+    *,
+    cause_event_id: str,
+    status_url: str,
+    preferences: Preferences | None,
+) -> PlannedMessage | None:
+    """Tell the customer what was done, each time the incident is resolved (a reopened one is
+    resolved again with its own summary)."""
+    if view.reference is None:
+        return None
+    recipient = _email_recipient(view, preferences)
+    if recipient is None:
+        return None
+    language = customer_language(view, preferences)
+    context = _common_context(view, status_url) | {"resolution": resolved.resolution}
+    return _email(view, recipient, language, RESOLUTION, cause_event_id, context)
 
 
 def _email_recipient(view: IncidentView, preferences: Preferences | None) -> str | None:

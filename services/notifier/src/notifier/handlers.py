@@ -1,4 +1,5 @@
-"""Kafka subscribers: incident facts and SLA facts become the projection and the messages owed.
+"""Kafka subscribers: incident facts and SLA facts become the projection and the messages owed
+(acknowledgement, breach apology, resolution).
 
 A handler records the messages in its batch's transaction; once the batch commits, the
 delivery worker is woken to send them (`notifier.delivery`). A status change older than the one
@@ -72,6 +73,7 @@ class NotifierHandlers:
                     status="resolved",
                     changed_at=resolved.resolved_at,
                 )
+                await self._tell_resolution(received, resolved)
             case _:
                 return  # a fact that changes nothing the customer sees from here
 
@@ -100,6 +102,23 @@ class NotifierHandlers:
                 await self._record(received, planned)
             case _:
                 return
+
+    async def _tell_resolution(self, received: Received, resolved: IncidentResolved) -> None:
+        session = received.session
+        found = await repository.find_incident(session, incident_id=resolved.incident_id)
+        if found is None:
+            log.warning("resolution of an incident never reported here; no message sent")
+            return
+        planned = domain.plan_resolution(
+            found,
+            resolved,
+            cause_event_id=str(received.event.id),
+            status_url=self._status_url(found),
+            preferences=await self._preferences.preferences_of(
+                session, customer_id=found.customer_id
+            ),
+        )
+        await self._record(received, planned)
 
     async def _acknowledge_if_ready(self, received: Received, view: IncidentView) -> None:
         session = received.session

@@ -34,6 +34,7 @@ STATUS_NAMES = {
         "in_progress": "In progress",
         "waiting_on_customer": "Waiting for your reply",
         "resolved": "Resolved",
+        "reopened": "Reopened",
         "closed": "Closed",
     },
     "cs": {
@@ -42,6 +43,7 @@ STATUS_NAMES = {
         "in_progress": "Řeší se",
         "waiting_on_customer": "Čekáme na vaši odpověď",
         "resolved": "Vyřešeno",
+        "reopened": "Znovu otevřeno",
         "closed": "Uzavřeno",
     },
     "pl": {
@@ -50,6 +52,7 @@ STATUS_NAMES = {
         "in_progress": "W realizacji",
         "waiting_on_customer": "Czekamy na Twoją odpowiedź",
         "resolved": "Rozwiązane",
+        "reopened": "Ponownie otwarte",
         "closed": "Zamknięte",
     },
     "ru": {
@@ -58,6 +61,7 @@ STATUS_NAMES = {
         "in_progress": "В работе",
         "waiting_on_customer": "Ожидаем вашего ответа",
         "resolved": "Решено",
+        "reopened": "Открыто повторно",
         "closed": "Закрыто",
     },
 }

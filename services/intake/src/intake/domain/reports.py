@@ -1,93 +1,19 @@
-"""Intake's pure domain: what an incident is, how a report becomes one, and how an assignment
-changes it. No I/O and no clock: callers pass ids, references and `now`."""
+"""How a report becomes an incident: customer ids and details merged across reports,
+references, request fingerprints, the new incident and its `incident.reported` fact."""
 
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from incident_events import EventData
-from incident_events.incidents import CustomerRef, IncidentReported, IncidentStatusChanged
-from incident_events.routing import IncidentAssigned
-from incident_events.types import Channel, CustomerTier, IncidentStatus, Severity
+from incident_events.incidents import CustomerRef, IncidentReported
+from incident_events.types import IncidentStatus
 
-# A dedup_key only matches incidents still being worked on; a closed one starts a new incident.
-CLOSED_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
+from intake.domain.model import CUSTOMER_FIELDS, CustomerDetails, Incident, IncidentReport
+
 REFERENCE_PREFIX = "INC-"
-CUSTOMER_FIELDS = ("name", "email", "phone", "language", "tier")
-
-
-class IdempotencyKeyReused(Exception):
-    """The same Idempotency-Key came with a different request body."""
-
-
-@dataclass(frozen=True)
-class CustomerDetails:
-    """What a report says about its customer; missing fields keep what intake already knows."""
-
-    customer_id: str
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    language: str | None = None
-    tier: CustomerTier | None = None
-
-
-@dataclass(frozen=True)
-class IncidentReport:
-    """A validated request to open an incident, whatever the channel."""
-
-    title: str
-    severity: Severity
-    customer: CustomerDetails
-    description: str = ""
-    kind: str = "incident"
-    channel: Channel = Channel.API
-    language: str | None = None
-    required_skills: tuple[str, ...] = ()
-    dedup_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Assignee:
-    agent_id: str
-    name: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class Incident:
-    incident_id: str
-    reference: str
-    status: IncidentStatus
-    title: str
-    description: str
-    severity: Severity
-    kind: str
-    channel: Channel
-    customer: CustomerRef
-    language: str
-    required_skills: tuple[str, ...]
-    dedup_key: str | None
-    assignee: Assignee | None
-    created_at: datetime
-    updated_at: datetime
-    # When the router made the recorded assignment (None before intake kept it).
-    assigned_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The incident after a change and the facts to publish about it."""
-
-    incident: Incident
-    events: list[EventData]
-
-
-def is_open(status: IncidentStatus) -> bool:
-    return status not in CLOSED_STATUSES
 
 
 def derive_customer_id(
@@ -193,7 +119,7 @@ def reported(incident: Incident) -> IncidentReported:
         title=incident.title,
         description=incident.description,
         severity=incident.severity,
-        kind=incident.kind,
+        kind=incident.kind.value,
         channel=incident.channel,
         customer=incident.customer,
         language=incident.language,
@@ -201,36 +127,3 @@ def reported(incident: Incident) -> IncidentReported:
         reported_at=incident.created_at,
         dedup_key=incident.dedup_key,
     )
-
-
-def is_stale(incident: Incident, assigned: IncidentAssigned) -> bool:
-    """Made before the assignment recorded (a dead letter replayed late, say): applying it
-    would undo the later one."""
-    return incident.assigned_at is not None and assigned.assigned_at < incident.assigned_at
-
-
-def assign(incident: Incident, assigned: IncidentAssigned, *, now: datetime) -> Outcome:
-    """Record who works on the incident; a new incident becomes assigned. A reassignment only
-    changes the assignee; a resolved or closed incident, or a stale assignment, changes nothing."""
-    if not is_open(incident.status) or is_stale(incident, assigned):
-        return Outcome(incident, [])
-    assignee = Assignee(assigned.agent_id, assigned.agent_name, assigned.reason)
-    status = IncidentStatus.ASSIGNED if incident.status == IncidentStatus.NEW else incident.status
-    changed = replace(
-        incident,
-        assignee=assignee,
-        status=status,
-        updated_at=now,
-        assigned_at=assigned.assigned_at,
-    )
-    if status == incident.status:
-        return Outcome(changed, [])
-    fact = IncidentStatusChanged(
-        incident_id=incident.incident_id,
-        from_status=incident.status,
-        to_status=status,
-        changed_at=now,
-        changed_by=assigned.agent_id,
-        reason=assigned.reason,
-    )
-    return Outcome(changed, [fact])

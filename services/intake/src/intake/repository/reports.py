@@ -1,4 +1,4 @@
-"""All SQL of intake. Keyword-only functions on a caller's session; nothing here commits.
+"""The SQL of reporting: customers, new incidents and idempotency keys.
 
 Duplicates are settled by unique constraints (INSERT ... ON CONFLICT), never by looking first,
 so concurrent identical requests cannot both create an incident. Multi-row statements take
@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from incident_events.incidents import CustomerRef
-from incident_events.types import Channel, CustomerTier, IncidentStatus, Severity
-from sqlalchemy import Row, Select, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy import Text, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from intake.domain import CUSTOMER_FIELDS, Assignee, CustomerDetails, Incident
+from intake.domain import CUSTOMER_FIELDS, CustomerDetails, Incident
+from intake.repository.incidents import to_customer, to_incident
 from intake.tables import (
     OPEN_INCIDENT,
     CustomerRow,
@@ -25,42 +25,6 @@ from intake.tables import (
     IncidentRow,
     reference_numbers,
 )
-
-
-def to_customer(row: CustomerRow) -> CustomerRef:
-    return CustomerRef(
-        customer_id=row.customer_id,
-        name=row.name,
-        email=row.email,
-        phone=row.phone,
-        language=row.language,
-        tier=CustomerTier(row.tier),
-    )
-
-
-def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
-    assignee = None
-    if row.assignee_agent_id is not None:
-        assignee = Assignee(row.assignee_agent_id, row.assignee_name, row.assignment_reason or "")
-    return Incident(
-        incident_id=row.incident_id,
-        reference=row.reference,
-        status=IncidentStatus(row.status),
-        title=row.title,
-        description=row.description,
-        severity=Severity(row.severity),
-        kind=row.kind,
-        channel=Channel(row.channel),
-        customer=to_customer(customer),
-        language=row.language,
-        required_skills=tuple(row.required_skills),
-        dedup_key=row.dedup_key,
-        assignee=assignee,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        assigned_at=row.assigned_at,
-    )
-
 
 # --- customers ----------------------------------------------------------------------------
 
@@ -183,56 +147,6 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "created_at": incident.created_at,
         "updated_at": incident.updated_at,
     }
-
-
-def _with_customer() -> Select[IncidentRow, CustomerRow]:
-    return select(IncidentRow, CustomerRow).join(
-        CustomerRow, CustomerRow.customer_id == IncidentRow.customer_id
-    )
-
-
-def _incident_of(row: Row[IncidentRow, CustomerRow] | None) -> Incident | None:
-    return to_incident(row[0], row[1]) if row else None
-
-
-async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
-    query = _with_customer().where(IncidentRow.incident_id == incident_id)
-    return _incident_of((await session.execute(query)).first())
-
-
-async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
-    """The incident, locked until commit so concurrent changes to it apply one after another."""
-    query = (
-        _with_customer()
-        .where(IncidentRow.incident_id == incident_id)
-        .with_for_update(of=IncidentRow)
-    )
-    return _incident_of((await session.execute(query)).first())
-
-
-async def open_incidents_by_dedup_key(
-    session: AsyncSession, *, dedup_keys: Collection[str]
-) -> dict[str, Incident]:
-    query = _with_customer().where(IncidentRow.dedup_key.in_(dedup_keys), OPEN_INCIDENT)
-    return {
-        row[0].dedup_key or "": to_incident(row[0], row[1]) for row in await session.execute(query)
-    }
-
-
-async def save_assignment(session: AsyncSession, *, incident: Incident) -> None:
-    assignee = incident.assignee
-    await session.execute(
-        update(IncidentRow)
-        .where(IncidentRow.incident_id == incident.incident_id)
-        .values(
-            status=str(incident.status),
-            assignee_agent_id=assignee.agent_id if assignee else None,
-            assignee_name=assignee.name if assignee else None,
-            assignment_reason=assignee.reason if assignee else None,
-            assigned_at=incident.assigned_at,
-            updated_at=incident.updated_at,
-        )
-    )
 
 
 # --- idempotency keys ---------------------------------------------------------------------

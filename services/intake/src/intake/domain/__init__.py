@@ -1,0 +1,83 @@
+"""Intake's pure domain: what an incident is, how a report becomes one, and how assignments,
+status changes, comments and amendments change it. No I/O and no clock: callers pass ids,
+references and `now`, and get the new state and the facts to publish."""
+
+from intake.domain.amendments import Amendment, amend
+from intake.domain.assignment import assign
+from intake.domain.comments import Comment, add_comment
+from intake.domain.lifecycle import (
+    TRANSITIONS,
+    LifecyclePolicy,
+    StatusChange,
+    allowed_targets,
+    change_status,
+    is_final,
+)
+from intake.domain.model import (
+    CLOSED_STATUSES,
+    CUSTOMER_FIELDS,
+    Assignee,
+    CustomerDetails,
+    IdempotencyKeyReused,
+    Incident,
+    IncidentNotOpen,
+    IncidentReport,
+    InvalidChange,
+    Outcome,
+    TransitionNotAllowed,
+    is_open,
+)
+from intake.domain.reports import (
+    REFERENCE_PREFIX,
+    customer_changed,
+    derive_customer_id,
+    first_occurrences,
+    format_reference,
+    given_details,
+    merge_customer_details,
+    new_customer,
+    new_incident,
+    reported,
+    request_fingerprint,
+    unique_skills,
+)
+from intake.domain.timeline import is_public
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "CUSTOMER_FIELDS",
+    "REFERENCE_PREFIX",
+    "TRANSITIONS",
+    "Amendment",
+    "Assignee",
+    "Comment",
+    "CustomerDetails",
+    "IdempotencyKeyReused",
+    "Incident",
+    "IncidentNotOpen",
+    "IncidentReport",
+    "InvalidChange",
+    "LifecyclePolicy",
+    "Outcome",
+    "StatusChange",
+    "TransitionNotAllowed",
+    "add_comment",
+    "allowed_targets",
+    "amend",
+    "assign",
+    "change_status",
+    "customer_changed",
+    "derive_customer_id",
+    "first_occurrences",
+    "format_reference",
+    "given_details",
+    "is_final",
+    "is_open",
+    "is_public",
+    "merge_customer_details",
+    "new_customer",
+    "new_incident",
+    "reported",
+    "request_fingerprint",
+    "unique_skills",
+]

@@ -1,0 +1,154 @@
+"""The SQL of stored incidents: reading one (locked for a change, or not), saving a change,
+and listing them newest first, a page at a time."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from incident_events.incidents import CustomerRef
+from incident_events.types import (
+    Channel,
+    CustomerTier,
+    IncidentKind,
+    IncidentStatus,
+    Severity,
+)
+from sqlalchemy import Row, Select, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.domain import Assignee, Incident
+from intake.tables import OPEN_INCIDENT, CustomerRow, IncidentRow
+
+
+def to_customer(row: CustomerRow) -> CustomerRef:
+    return CustomerRef(
+        customer_id=row.customer_id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        language=row.language,
+        tier=CustomerTier(row.tier),
+    )
+
+
+def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
+    assignee = None
+    if row.assignee_agent_id is not None:
+        assignee = Assignee(row.assignee_agent_id, row.assignee_name, row.assignment_reason or "")
+    return Incident(
+        incident_id=row.incident_id,
+        reference=row.reference,
+        status=IncidentStatus(row.status),
+        title=row.title,
+        description=row.description,
+        severity=Severity(row.severity),
+        kind=IncidentKind(row.kind),
+        channel=Channel(row.channel),
+        customer=to_customer(customer),
+        language=row.language,
+        required_skills=tuple(row.required_skills),
+        dedup_key=row.dedup_key,
+        assignee=assignee,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status_changed_at=row.status_changed_at,
+        resolution=row.resolution,
+        resolved_at=row.resolved_at,
+        closed_at=row.closed_at,
+        first_agent_reply_at=row.first_agent_reply_at,
+        assigned_at=row.assigned_at,
+    )
+
+
+def _with_customer() -> Select[IncidentRow, CustomerRow]:
+    return select(IncidentRow, CustomerRow).join(
+        CustomerRow, CustomerRow.customer_id == IncidentRow.customer_id
+    )
+
+
+def _incident_of(row: Row[IncidentRow, CustomerRow] | None) -> Incident | None:
+    return to_incident(row[0], row[1]) if row else None
+
+
+async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
+    query = _with_customer().where(IncidentRow.incident_id == incident_id)
+    return _incident_of((await session.execute(query)).first())
+
+
+async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
+    """The incident, locked until commit so concurrent changes to it apply one after another."""
+    query = (
+        _with_customer()
+        .where(IncidentRow.incident_id == incident_id)
+        .with_for_update(of=IncidentRow)
+    )
+    return _incident_of((await session.execute(query)).first())
+
+
+async def open_incidents_by_dedup_key(
+    session: AsyncSession, *, dedup_keys: Collection[str]
+) -> dict[str, Incident]:
+    query = _with_customer().where(IncidentRow.dedup_key.in_(dedup_keys), OPEN_INCIDENT)
+    return {
+        row[0].dedup_key or "": to_incident(row[0], row[1]) for row in await session.execute(query)
+    }
+
+
+async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
+    """Store what a change may alter: status, severity, kind, assignee, resolution and times.
+    Reopening an incident whose dedup_key a newer open incident holds raises IntegrityError."""
+    assignee = incident.assignee
+    await session.execute(
+        update(IncidentRow)
+        .where(IncidentRow.incident_id == incident.incident_id)
+        .values(
+            status=str(incident.status),
+            severity=str(incident.severity),
+            kind=str(incident.kind),
+            assignee_agent_id=assignee.agent_id if assignee else None,
+            assignee_name=assignee.name if assignee else None,
+            assignment_reason=assignee.reason if assignee else None,
+            status_changed_at=incident.status_changed_at,
+            resolution=incident.resolution,
+            resolved_at=incident.resolved_at,
+            closed_at=incident.closed_at,
+            first_agent_reply_at=incident.first_agent_reply_at,
+            assigned_at=incident.assigned_at,
+            updated_at=incident.updated_at,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents a listing shows; an empty collection or None does not filter."""
+
+    statuses: Collection[IncidentStatus] = ()
+    severities: Collection[Severity] = ()
+    customer_id: str | None = None
+    assignee_id: str | None = None
+
+
+async def list_incidents(
+    session: AsyncSession,
+    *,
+    where: IncidentFilter,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Incident]:
+    """Up to `limit` incidents, newest first (ties by id), those after the position `before`
+    (the created_at and id of the last one of the previous page)."""
+    query = _with_customer()
+    if where.statuses:
+        query = query.where(IncidentRow.status.in_([str(s) for s in where.statuses]))
+    if where.severities:
+        query = query.where(IncidentRow.severity.in_([str(s) for s in where.severities]))
+    if where.customer_id is not None:
+        query = query.where(IncidentRow.customer_id == where.customer_id)
+    if where.assignee_id is not None:
+        query = query.where(IncidentRow.assignee_agent_id == where.assignee_id)
+    if before is not None:
+        query = query.where(tuple_(IncidentRow.created_at, IncidentRow.incident_id) < before)
+    query = query.order_by(IncidentRow.created_at.desc(), IncidentRow.incident_id.desc())
+    rows = await session.execute(query.limit(limit))
+    return [to_incident(incident, customer) for incident, customer in rows]

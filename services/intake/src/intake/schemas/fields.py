@@ -1,0 +1,41 @@
+"""Field types shared by intake's request bodies: bounded text without NUL, languages, slugs."""
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, Field, StringConstraints
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and no legitimate report contains one.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Text fields: bounded, without NUL. HTML is kept as text; intake never renders it.
+NoNul = AfterValidator(_no_nul)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
+Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. en")]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
+# What people write about an incident is stored as given, but must say something.
+NotBlank = AfterValidator(_not_blank)
+Note = Annotated[str, StringConstraints(min_length=1, max_length=2_000), NoNul, NotBlank]
+CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NoNul, NotBlank]
+
+# In URLs: an incident id as intake makes them (a UUID; 64 at most, like the events' field), and
+# ids of customers and agents as filters. PostgreSQL text cannot hold NUL: refused here, not 500.
+IncidentId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="e.g. a UUID")
+]
+IdFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
