@@ -33,6 +33,10 @@ class CustomerRef(BaseModel):
     phone: str | None = None
     language: str = Field(default="en", description="BCP 47 primary language, e.g. en, cs, pl.")
     tier: CustomerTier = CustomerTier.STANDARD
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone the customer lives in, e.g. Europe/Prague; null if unknown.",
+    )
 
 
 class IncidentReported(EventData):
