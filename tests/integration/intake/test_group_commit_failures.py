@@ -60,8 +60,8 @@ async def test_a_lost_connection_answers_the_whole_group_503(intake: RunningInta
         # An uncommitted claim of this key: the group's claim of it waits, mid-transaction.
         await holder.execute(
             text(
-                "INSERT INTO intake.idempotency_keys (key, request_hash, created_at)"
-                " VALUES ('held', 'x', now())"
+                "INSERT INTO intake.idempotency_keys (client_id, key, request_hash, created_at)"
+                " VALUES ('env', 'held', 'x', now())"
             )
         )
         group = asyncio.gather(

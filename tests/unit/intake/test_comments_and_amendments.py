@@ -41,7 +41,7 @@ def incident(status: IncidentStatus, **changes: object) -> Incident:
         title="Checkout fails", severity=Severity.HIGH, customer=CustomerDetails(ANN.customer_id)
     )
     new = domain.new_incident(
-        report, incident_id="i-1", reference="INC-000001", customer=ANN, now=T0
+        report, incident_id="i-1", reference="INC-000001", customer=ANN, client_id="env", now=T0
     )
     return replace(new, status=status, **changes)  # type: ignore[arg-type]
 

@@ -27,7 +27,7 @@ def report(**changes: object) -> IncidentReport:
 
 def incident(status: IncidentStatus, assignee: Assignee | None = None) -> Incident:
     new = domain.new_incident(
-        report(), incident_id="i-1", reference="INC-000001", customer=ANN, now=T0
+        report(), incident_id="i-1", reference="INC-000001", customer=ANN, client_id="env", now=T0
     )
     return replace(new, status=status, assignee=assignee)
 
@@ -85,7 +85,12 @@ def test_request_fingerprint(
 )
 def test_new_incident_language_defaults_to_customers(language: str | None, expected: str) -> None:
     new = domain.new_incident(
-        report(language=language), incident_id="i-1", reference="INC-000001", customer=ANN, now=T0
+        report(language=language),
+        incident_id="i-1",
+        reference="INC-000001",
+        customer=ANN,
+        client_id="env",
+        now=T0,
     )
     assert new.language == expected
     assert new.status is IncidentStatus.NEW
@@ -95,7 +100,12 @@ def test_new_incident_language_defaults_to_customers(language: str | None, expec
 
 def test_reported_carries_the_incident() -> None:
     new = domain.new_incident(
-        report(dedup_key="db-down"), incident_id="i-1", reference="INC-000001", customer=ANN, now=T0
+        report(dedup_key="db-down"),
+        incident_id="i-1",
+        reference="INC-000001",
+        customer=ANN,
+        client_id="env",
+        now=T0,
     )
     fact = domain.reported(new)
     assert (fact.incident_id, fact.reference, fact.dedup_key) == ("i-1", "INC-000001", "db-down")

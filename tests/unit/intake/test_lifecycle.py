@@ -51,7 +51,7 @@ def incident(status: IncidentStatus, **changes: object) -> Incident:
         title="Checkout fails", severity=Severity.HIGH, customer=CustomerDetails(ANN.customer_id)
     )
     new = domain.new_incident(
-        report, incident_id="i-1", reference="INC-000001", customer=ANN, now=T0
+        report, incident_id="i-1", reference="INC-000001", customer=ANN, client_id="env", now=T0
     )
     closed_at = T0 + timedelta(hours=1) if status == S.CLOSED else None
     changes = {"closed_at": closed_at, **changes}

@@ -1,18 +1,24 @@
 """Intake's HTTP API: report an incident, read it with its public timeline, list incidents.
 Thin: validation is in schemas, the transaction in reporting (reports arriving together share
-one, see group_commit), the rules in domain. Changes to incidents are in changes_api."""
+one, see group_commit), the rules in domain. Changes to incidents are in changes_api.
 
-from collections.abc import Awaitable, Callable, Sequence
+Reporting needs the `report` scope (a tier in the report, `admin`); reading an incident
+`agent` or `admin`, or being the client that reported it; listing `agent` or `admin`.
+"""
+
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from incident_events.types import IncidentStatus, Severity
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
 from intake import domain, repository
+from intake.auth import AUTH_RESPONSES, Authenticator, scope_problem
 from intake.config import IntakeSettings
+from intake.domain import Client, Scope
 from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
 from intake.reporting import Answer, Submission, report_incidents
@@ -32,12 +38,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-def incidents_router(
-    runtime: Runtime, metrics: IntakeMetrics, guard: Callable[..., Awaitable[str]]
-) -> APIRouter:
-    router = APIRouter(prefix="/v1/incidents", tags=["incidents"], dependencies=[Depends(guard)])
+def incidents_router(runtime: Runtime, metrics: IntakeMetrics, auth: Authenticator) -> APIRouter:
+    router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
     reports = _report_committer(runtime, metrics)
     policy = lifecycle_policy(runtime)
+    reporter, any_client = auth.requiring(Scope.REPORT), auth.requiring(*Scope)
+    reader = auth.requiring(*domain.READERS)
 
     @router.post(
         "",
@@ -45,14 +51,22 @@ def incidents_router(
         responses={200: {"model": IncidentOut, "description": "An existing incident (repeat)"}},
     )
     async def report(
-        body: IncidentIn, response: Response, idempotency_key: IdempotencyKey = None
+        request: Request,
+        body: IncidentIn,
+        response: Response,
+        client: Annotated[Client, Depends(reporter)],
+        idempotency_key: IdempotencyKey = None,
     ) -> IncidentOut:
         """Report an incident: 201 for a new one, 200 with the existing one for a repeated
-        Idempotency-Key or the dedup_key of an open incident."""
+        Idempotency-Key or the dedup_key of an open incident (both are the client's own)."""
+        if body.customer.tier is not None and not domain.may_set_tier(client):
+            missing = domain.ScopeMissing([Scope.ADMIN], client.scopes)
+            raise scope_problem(request, missing, field="body.customer.tier")
         try:
             outcome = await reports.submit(
                 Submission(
                     report=body.to_report(),
+                    client=client,
                     fingerprint=domain.request_fingerprint(body.model_dump(mode="json")),
                     idempotency_key=idempotency_key,
                     now=runtime.clock.now(),
@@ -65,60 +79,75 @@ def incidents_router(
                 f"the key {error} was first sent with another body; use a new key",
                 field="header.Idempotency-Key",
             ) from error
-        metrics.record_report(
-            channel=body.channel, severity=body.severity, deduplicated_via=outcome.deduplicated_via
-        )
+        metrics.record_report(outcome.incident, deduplicated_via=outcome.deduplicated_via)
         incident = outcome.incident
         response.headers["Location"] = f"/v1/incidents/{incident.incident_id}"
         if not outcome.created:
             response.status_code = status.HTTP_200_OK
-        return IncidentOut.of(incident)
+        return IncidentOut.of(incident, contacts=domain.sees_customer_contacts(client))
 
     @router.get("/{incident_id}", responses={404: {"description": "No such incident"}})
-    async def read(incident_id: IncidentId) -> IncidentDetailOut:
+    async def read(
+        incident_id: IncidentId, client: Annotated[Client, Depends(any_client)]
+    ) -> IncidentDetailOut:
         """The incident with its public timeline (never internal notes) and the statuses it may
-        move to now."""
+        move to now. A client that may only report reads only its own (others are 404)."""
         async with runtime.sessions() as session:
             incident = await repository.get_incident(session, incident_id=incident_id)
-            if incident is None:
+            if incident is None or not domain.may_read_incident(
+                client, reported_by=incident.client_id
+            ):
                 raise Problem(404, "Incident not found", f"no incident {incident_id!r}")
             facts = await repository.public_timeline(session, incident_id=incident_id)
         allowed = domain.allowed_targets(incident, now=runtime.clock.now(), policy=policy)
-        return IncidentDetailOut.with_timeline(incident, facts, allowed)
+        contacts = domain.sees_customer_contacts(client)
+        return IncidentDetailOut.with_timeline(incident, facts, allowed, contacts=contacts)
 
     @router.get("", responses={422: {"description": "A bad filter, limit or cursor"}})
     async def list_incidents(
+        _: Annotated[Client, Depends(reader)],
         status: Annotated[list[IncidentStatus] | None, Query()] = None,
         severity: Annotated[list[Severity] | None, Query()] = None,
         customer: IdFilter = None,
         assignee: IdFilter = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        limit: PageLimit = 50,
+        cursor: PageCursor = None,
     ) -> IncidentPage:
         """Incidents newest first, filtered by status and severity (each repeatable), customer
         id and assignee (agent id); `next_cursor` fetches the next page."""
-        try:
-            before = decode_cursor(cursor) if cursor else None
-        except InvalidCursor as error:
-            raise invalid_field("query.cursor", str(error)) from error
         where = repository.IncidentFilter(
             statuses=status or (),
             severities=severity or (),
             customer_id=customer,
             assignee_id=assignee,
         )
-        async with runtime.sessions() as session:
-            found = await repository.list_incidents(
-                session, where=where, before=before, limit=limit + 1
-            )
-        page, more = found[:limit], len(found) > limit
-        last = page[-1] if more else None
-        return IncidentPage(
-            items=[IncidentOut.of(incident) for incident in page],
-            next_cursor=encode_cursor(last.created_at, last.incident_id) if last else None,
-        )
+        return await incident_page(runtime, where, limit=limit, cursor=cursor)
 
     return router
+
+
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageCursor = Annotated[str | None, Query(max_length=500)]
+
+
+async def incident_page(
+    runtime: Runtime, where: repository.IncidentFilter, *, limit: int, cursor: str | None
+) -> IncidentPage:
+    """One page of the incidents `where` selects, newest first, after the cursor's position."""
+    try:
+        before = decode_cursor(cursor) if cursor else None
+    except InvalidCursor as error:
+        raise invalid_field("query.cursor", str(error)) from error
+    async with runtime.sessions() as session:
+        found = await repository.list_incidents(
+            session, where=where, before=before, limit=limit + 1
+        )
+    page, more = found[:limit], len(found) > limit
+    last = page[-1] if more else None
+    return IncidentPage(
+        items=[IncidentOut.of(incident) for incident in page],
+        next_cursor=encode_cursor(last.created_at, last.incident_id) if last else None,
+    )
 
 
 def intake_settings(runtime: Runtime) -> IntakeSettings:

@@ -12,14 +12,16 @@ from incident_events.incidents import (
 )
 from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
-from incident_kit.http import api_key_guard
 from incident_kit.service import build_app, build_runtime
 
 from intake.api import incidents_router
+from intake.auth import Authenticator
 from intake.changes_api import changes_router
 from intake.config import IntakeSettings
+from intake.customers_api import customers_router
 from intake.handlers import register_handlers
 from intake.metrics import IntakeMetrics
+from intake.rejections import RejectionCounter
 from intake.tables import inbox, outbox
 
 
@@ -38,16 +40,26 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
         ],
     )
     metrics = IntakeMetrics(runtime.metrics.registry)
-    register_handlers(runtime)
-    guard = api_key_guard(settings.api_key_set)
-    return build_app(
+    register_handlers(runtime, metrics)
+    # API_KEYS are the built-in admin client `env`; others are made by `python -m intake keys`.
+    auth = Authenticator(
+        env_keys=settings.api_key_set,
+        sessions=runtime.sessions,
+        clock=clock,
+        cache_seconds=settings.api_key_cache_seconds,
+    )
+    app = build_app(
         runtime,
         title="intake",
         description="Accepts incidents, deduplicates them, runs their lifecycle and publishes it.",
         routers=[
-            incidents_router(runtime, metrics, guard),
-            changes_router(runtime, metrics, guard),
+            incidents_router(runtime, metrics, auth),
+            changes_router(runtime, metrics, auth),
+            customers_router(runtime, auth),
         ],
         # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
         readiness_needs={"postgresql"},
     )
+    # Outermost, so it also counts what the kit sheds before routing.
+    app.add_middleware(RejectionCounter, metrics=metrics)
+    return app

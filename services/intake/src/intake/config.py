@@ -37,3 +37,10 @@ class IntakeSettings(ServiceSettings):
         description="How long a closed incident may still be reopened; after that it is final "
         "and nothing changes it (0: final when closed).",
     )
+    api_key_cache_seconds: float = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="How long a replica trusts what it looked up about an API key of intake's "
+        "own: a revoked key keeps working at most this long (0: looked up on every request).",
+    )

@@ -1,6 +1,8 @@
-"""Intake's domain metrics, on the app's registry: reports received, duplicates absorbed, how
-many reports share each commit, and what happens to incidents after: status transitions,
-comments, amendments, and changes refused."""
+"""Intake's domain metrics, on the app's registry: incidents reported (by channel, kind and
+severity), duplicates absorbed (an Idempotency-Key replayed, or a dedup_key), how many reports
+share each commit, what happens to incidents after (status transitions, the router's
+assignments included; comments, amendments, changes refused), and requests rejected, by reason.
+Request latency is the kit's http_request_duration_seconds, by method and route template."""
 
 from collections.abc import Iterable
 
@@ -11,8 +13,9 @@ from incident_events.incidents import (
     IncidentSeverityChanged,
     IncidentStatusChanged,
 )
-from incident_events.types import Channel, Severity
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from intake.domain import Incident
 
 DEDUPLICATED_VIA = ("idempotency_key", "dedup_key")
 GROUP_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -22,8 +25,8 @@ class IntakeMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.reported = Counter(
             "incidents_reported_total",
-            "New incidents stored, by channel and severity",
-            ["channel", "severity"],
+            "New incidents stored, by channel, kind and severity",
+            ["channel", "kind", "severity"],
             registry=registry,
         )
         self.deduplicated = Counter(
@@ -64,6 +67,14 @@ class IntakeMetrics:
             ["field"],
             registry=registry,
         )
+        self.rejected = Counter(
+            "intake_requests_rejected_total",
+            "Requests refused, by route template and reason: missing_api_key, invalid_api_key, "
+            "insufficient_scope, not_found, conflict, too_large, invalid (422), overloaded "
+            "(shed before routing), unavailable (a dependency is down)",
+            ["route", "reason"],
+            registry=registry,
+        )
         self.changes_refused = Counter(
             "incident_changes_refused_total",
             "Status changes, comments and amendments refused, by reason",
@@ -84,11 +95,10 @@ class IntakeMetrics:
                 case IncidentKindChanged():
                     self.amendments.labels("kind").inc()
 
-    def record_report(
-        self, *, channel: Channel, severity: Severity, deduplicated_via: str | None
-    ) -> None:
+    def record_report(self, incident: Incident, *, deduplicated_via: str | None) -> None:
         """Count what a committed report transaction decided."""
         if deduplicated_via is None:
-            self.reported.labels(str(channel), str(severity)).inc()
+            labels = (str(incident.channel), str(incident.kind), str(incident.severity))
+            self.reported.labels(*labels).inc()
         else:
             self.deduplicated.labels(deduplicated_via).inc()

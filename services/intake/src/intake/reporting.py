@@ -1,7 +1,7 @@
 """Reporting incidents a group at a time, in one transaction per group: claim the group's
-Idempotency-Keys with one statement, store the first use of each key and the reports without
-one (`storing`), and answer each report on its own: a new incident, a replay of its key, the
-open incident holding its dedup_key, or its own error.
+Idempotency-Keys (each client's own) with one statement, store the first use of each key and
+the reports without one (`storing`), and answer each report on its own: a new incident, a
+replay of its key, the open incident holding its client's dedup_key, or its own error.
 
 A group whose transaction fails is retried one report per transaction, so a report the database
 refuses fails alone; an unavailable database is every report's answer (503, Retry-After).
@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
-from intake.domain import Incident, IncidentReport
+from intake.domain import Client, Incident, IncidentReport
 from intake.metrics import IntakeMetrics
-from intake.repository import KeyClaim
+from intake.repository import ClientKey, KeyClaim
 from intake.storing import ReportOutcome, store_reports
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,16 @@ class Submission:
     """One POSTed report waiting for its group's transaction."""
 
     report: IncidentReport
+    client: Client
     fingerprint: str
     idempotency_key: str | None
     now: datetime
+
+    @property
+    def client_key(self) -> ClientKey | None:
+        """The Idempotency-Key as the client's own."""
+        key = self.idempotency_key
+        return None if key is None else (self.client.client_id, key)
 
 
 # IdempotencyKeyReused, or an error of this report alone, is answered rather than raised.
@@ -93,17 +100,17 @@ def _database_unavailable(error: Exception) -> bool:
 
 
 async def _report_group(session: AsyncSession, submissions: Sequence[Submission]) -> list[Answer]:
-    owners = domain.first_occurrences(s.idempotency_key for s in submissions)
+    owners = domain.first_occurrences(s.client_key for s in submissions)
     claims = [
-        KeyClaim(key, submissions[i].fingerprint, submissions[i].now) for key, i in owners.items()
+        KeyClaim(client_id, key, submissions[i].fingerprint, submissions[i].now)
+        for (client_id, key), i in owners.items()
     ]
     claimed = await repository.claim_idempotency_keys(session, claims=claims) if claims else set()
     # Reports without a key, and first uses of their key, are stored; the rest are retries.
     storing = [
         i
         for i, s in enumerate(submissions)
-        if s.idempotency_key is None
-        or (s.idempotency_key in claimed and owners[s.idempotency_key] == i)
+        if (key := s.client_key) is None or (key in claimed and owners[key] == i)
     ]
     stored = dict(
         zip(storing, await store_reports(session, [submissions[i] for i in storing]), strict=True)
@@ -118,8 +125,8 @@ async def _report_group(session: AsyncSession, submissions: Sequence[Submission]
 async def _replays(
     session: AsyncSession,
     submissions: Sequence[Submission],
-    owners: dict[str, int],
-    claimed: set[str],
+    owners: dict[ClientKey, int],
+    claimed: set[ClientKey],
     stored: dict[int, ReportOutcome],
 ) -> dict[int, Answer]:
     """Each retry judged against its key's first request: the same body gets that incident,
@@ -128,7 +135,7 @@ async def _replays(
     records = await repository.replays_of(session, keys=earlier) if earlier else {}
     answers: dict[int, Answer] = {}
     for i, submission in enumerate(submissions):
-        key = submission.idempotency_key
+        key = submission.client_key
         if key is None or i in stored:
             continue
         if key in claimed:
@@ -137,7 +144,7 @@ async def _replays(
         else:  # a key without a record vanished between our claim and this lookup
             fingerprint, incident = records.get(key, ("", None))
         if fingerprint != submission.fingerprint:
-            answers[i] = domain.IdempotencyKeyReused(key)
+            answers[i] = domain.IdempotencyKeyReused(key[1])
         elif incident is None:
             answers[i] = RuntimeError(f"idempotency key {key!r} points at no incident")
         else:

@@ -1,7 +1,8 @@
 """Storing a group of reports in the caller's transaction, with multi-row statements: each
-customer written once and only if it changes, reference numbers from one statement, new
-incidents whose dedup_key an open incident holds settled by the open-incident index, and one
-`incident.reported.v1` event per new incident in the outbox."""
+customer found by its identities and written once and only if it changes (`identifying`),
+reference numbers from one statement, new incidents whose dedup_key an open incident of the
+same client holds settled by the open-incident index, and one `incident.reported.v1` event per
+new incident in the outbox."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from incident_kit.outbox import add_events
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain, repository
-from intake.domain import CustomerDetails, Incident, IncidentReport
+from intake.domain import Claim, Client, Incident, IncidentReport
+from intake.identifying import store_customers
+from intake.repository import ClientKey
 from intake.tables import outbox
 
 SOURCE = "/intake"
@@ -34,27 +37,28 @@ class ReportOutcome:
 
 
 class Received(Protocol):
-    """A report and when it was received."""
+    """A report, the client that sent it, and when it was received."""
 
     @property
     def report(self) -> IncidentReport: ...
+
+    @property
+    def client(self) -> Client: ...
 
     @property
     def now(self) -> datetime: ...
 
 
 async def store_reports(session: AsyncSession, received: Sequence[Received]) -> list[ReportOutcome]:
-    """Customers, new incidents and their events; reports repeating a dedup_key of the group
-    or of an open incident get that incident."""
+    """Customers, new incidents and their events; reports repeating a dedup_key of their client,
+    in the group or of an open incident, get that incident."""
     if not received:
         return []
-    details = domain.merge_customer_details(s.report.customer for s in received)
-    customers = await _store_customers(session, details, now=max(s.now for s in received))
-    leaders = domain.first_occurrences(s.report.dedup_key for s in received)
+    claims = [Claim(s.report.customer, s.client) for s in received]
+    customers = await store_customers(session, claims, now=max(s.now for s in received))
+    leaders = domain.first_occurrences(_dedup_key(s) for s in received)
     firsts = [
-        i
-        for i, s in enumerate(received)
-        if s.report.dedup_key is None or leaders[s.report.dedup_key] == i
+        i for i, s in enumerate(received) if (key := _dedup_key(s)) is None or leaders[key] == i
     ]
     outcomes = await _insert_incidents(session, received, firsts, customers)
     events = [
@@ -71,54 +75,35 @@ async def store_reports(session: AsyncSession, received: Sequence[Received]) -> 
     # A later report with a dedup_key of the group gets what the first one got.
     return [
         outcomes.get(i)
-        or ReportOutcome(outcomes[leaders[s.report.dedup_key or ""]].incident, "dedup_key")
+        or ReportOutcome(outcomes[leaders[_dedup_key(s) or ("", "")]].incident, "dedup_key")
         for i, s in enumerate(received)
     ]
 
 
-async def _store_customers(
-    session: AsyncSession, details: Sequence[CustomerDetails], *, now: datetime
-) -> dict[str, CustomerRef]:
-    """Each customer as stored after the group's details are applied, writing only the rows
-    that change. Looking first only spares locks; conflicts are still settled by the writes."""
-    known = await repository.get_customers(session, customer_ids=[d.customer_id for d in details])
-    missing = [domain.new_customer(d) for d in details if d.customer_id not in known]
-    inserted = (
-        await repository.insert_customers(session, customers=missing, now=now) if missing else {}
-    )
-    # Changed, or stored by a concurrent group since we looked: compared again under lock.
-    stale = [
-        d
-        for d in details
-        if d.customer_id not in inserted
-        and (d.customer_id not in known or domain.customer_changed(known[d.customer_id], d))
-    ]
-    updated = await repository.update_customers(session, details=stale, now=now) if stale else {}
-    # What a concurrent group stored meanwhile, already saying what our reports say.
-    unsettled = [d.customer_id for d in stale if d.customer_id not in updated]
-    settled = await repository.get_customers(session, customer_ids=unsettled) if unsettled else {}
-    return {**known, **inserted, **updated, **settled}
+def _dedup_key(received: Received) -> ClientKey | None:
+    key = received.report.dedup_key
+    return None if key is None else (received.client.client_id, key)
 
 
 async def _insert_incidents(
     session: AsyncSession,
     received: Sequence[Received],
     positions: Sequence[int],
-    customers: dict[str, CustomerRef],
+    customers: Sequence[CustomerRef],
 ) -> dict[int, ReportOutcome]:
     """The outcome of each report at `positions`: its new incident, or the open incident that
-    already holds its dedup_key."""
+    already holds its client's dedup_key."""
     outcomes: dict[int, ReportOutcome] = {}
     pending = list(positions)
     for _ in range(DEDUP_ATTEMPTS):
         numbers = await repository.next_reference_numbers(session, count=len(pending))
         numbered = zip(pending, numbers, strict=True)
-        drafts = {i: _draft(received[i], number, customers) for i, number in numbered}
+        drafts = {i: _draft(received[i], number, customers[i]) for i, number in numbered}
         inserted = await repository.insert_incidents(session, incidents=list(drafts.values()))
         outcomes |= {
             i: ReportOutcome(d, None) for i, d in drafts.items() if d.incident_id in inserted
         }
-        skipped = {i: received[i].report.dedup_key or "" for i in pending if i not in outcomes}
+        skipped = {i: _dedup_key(received[i]) or ("", "") for i in pending if i not in outcomes}
         if not skipped:
             return outcomes
         holders = await repository.open_incidents_by_dedup_key(
@@ -135,11 +120,12 @@ async def _insert_incidents(
     raise RuntimeError(f"dedup_keys {sorted(skipped.values())} kept colliding")
 
 
-def _draft(received: Received, number: int, customers: dict[str, CustomerRef]) -> Incident:
+def _draft(received: Received, number: int, customer: CustomerRef) -> Incident:
     return domain.new_incident(
         received.report,
         incident_id=str(uuid4()),
         reference=domain.format_reference(number),
-        customer=customers[received.report.customer.customer_id],
+        customer=customer,
+        client_id=received.client.client_id,
         now=received.now,
     )

@@ -10,7 +10,7 @@ from incident_events.types import Channel, CustomerTier, IncidentKind, IncidentS
 
 # A dedup_key only matches incidents still being worked on; a closed one starts a new incident.
 CLOSED_STATUSES = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
-CUSTOMER_FIELDS = ("name", "email", "phone", "language", "tier")
+CUSTOMER_FIELDS = ("name", "email", "phone", "language", "tier", "time_zone")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class CustomerDetails:
     phone: str | None = None
     language: str | None = None
     tier: CustomerTier | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class Incident:
     customer: CustomerRef
     language: str
     required_skills: tuple[str, ...]
-    dedup_key: str | None
+    dedup_key: str | None  # unique among the open incidents of the client that reported it
     assignee: Assignee | None
+    client_id: str  # the client system that reported it
     created_at: datetime
     updated_at: datetime
     # None: in its status since created_at (a new incident, or one stored before this was kept).

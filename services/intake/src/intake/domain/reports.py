@@ -1,66 +1,25 @@
-"""How a report becomes an incident: customer ids and details merged across reports,
-references, request fingerprints, the new incident and its `incident.reported` fact."""
+"""How a report becomes an incident: references, request fingerprints, the first report of
+each key, the new incident and its `incident.reported` fact. Which customer it belongs to is
+domain.customers'."""
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from incident_events.incidents import CustomerRef, IncidentReported
 from incident_events.types import IncidentStatus
 
-from intake.domain.model import CUSTOMER_FIELDS, CustomerDetails, Incident, IncidentReport
+from intake.domain.model import Incident, IncidentReport
 
 REFERENCE_PREFIX = "INC-"
+K = TypeVar("K", bound=Hashable)
 
 
-def derive_customer_id(
-    *, customer_id: str | None, email: str | None, phone: str | None
-) -> str | None:
-    """The given id, else one derived from the e-mail address (or phone), so that reports from
-    the same person on different channels land on one customer."""
-    if customer_id:
-        return customer_id
-    if email:
-        return f"email:{email.strip().lower()}"
-    if phone:
-        return f"phone:{''.join(c for c in phone if c.isdigit() or c == '+')}"
-    return None
-
-
-def given_details(details: CustomerDetails) -> dict[str, Any]:
-    """The fields a report states about its customer; the others keep what is stored."""
-    stated = {field: getattr(details, field) for field in CUSTOMER_FIELDS}
-    return {field: value for field, value in stated.items() if value is not None}
-
-
-def merge_customer_details(reports: Iterable[CustomerDetails]) -> list[CustomerDetails]:
-    """One entry per customer, sorted by id, as if the reports were stored one after another:
-    each field as the last report that states it says."""
-    merged: dict[str, CustomerDetails] = {}
-    for details in reports:
-        earlier = merged.get(details.customer_id)
-        merged[details.customer_id] = (
-            replace(earlier, **given_details(details)) if earlier else details
-        )
-    return [merged[customer_id] for customer_id in sorted(merged)]
-
-
-def customer_changed(stored: CustomerRef, details: CustomerDetails) -> bool:
-    """Whether storing these details would change the stored customer."""
-    return any(getattr(stored, field) != value for field, value in given_details(details).items())
-
-
-def new_customer(details: CustomerDetails) -> CustomerRef:
-    """A customer not stored yet: what the report states, defaults for the rest."""
-    return CustomerRef(customer_id=details.customer_id, **given_details(details))
-
-
-def first_occurrences(keys: Iterable[str | None]) -> dict[str, int]:
+def first_occurrences(keys: Iterable[K | None]) -> dict[K, int]:
     """The position of each key's first occurrence; None is no key."""
-    first: dict[str, int] = {}
+    first: dict[K, int] = {}
     for position, key in enumerate(keys):
         if key is not None:
             first.setdefault(key, position)
@@ -89,9 +48,10 @@ def new_incident(
     incident_id: str,
     reference: str,
     customer: CustomerRef,
+    client_id: str,
     now: datetime,
 ) -> Incident:
-    """A new incident from a report; its language defaults to the customer's."""
+    """A new incident from a report by a client; its language defaults to the customer's."""
     return Incident(
         incident_id=incident_id,
         reference=reference,
@@ -106,6 +66,7 @@ def new_incident(
         required_skills=unique_skills(report.required_skills),
         dedup_key=report.dedup_key,
         assignee=None,
+        client_id=client_id,
         created_at=now,
         updated_at=now,
     )

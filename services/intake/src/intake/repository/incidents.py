@@ -17,7 +17,7 @@ from sqlalchemy import Row, Select, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import Assignee, Incident
-from intake.tables import OPEN_INCIDENT, CustomerRow, IncidentRow
+from intake.tables import CustomerRow, IncidentRow
 
 
 def to_customer(row: CustomerRow) -> CustomerRef:
@@ -28,6 +28,7 @@ def to_customer(row: CustomerRow) -> CustomerRef:
         phone=row.phone,
         language=row.language,
         tier=CustomerTier(row.tier),
+        time_zone=row.time_zone,
     )
 
 
@@ -49,6 +50,7 @@ def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
         required_skills=tuple(row.required_skills),
         dedup_key=row.dedup_key,
         assignee=assignee,
+        client_id=row.client_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
         status_changed_at=row.status_changed_at,
@@ -60,7 +62,7 @@ def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
     )
 
 
-def _with_customer() -> Select[IncidentRow, CustomerRow]:
+def with_customer() -> Select[IncidentRow, CustomerRow]:
     return select(IncidentRow, CustomerRow).join(
         CustomerRow, CustomerRow.customer_id == IncidentRow.customer_id
     )
@@ -71,27 +73,18 @@ def _incident_of(row: Row[IncidentRow, CustomerRow] | None) -> Incident | None:
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
-    query = _with_customer().where(IncidentRow.incident_id == incident_id)
+    query = with_customer().where(IncidentRow.incident_id == incident_id)
     return _incident_of((await session.execute(query)).first())
 
 
 async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
     """The incident, locked until commit so concurrent changes to it apply one after another."""
     query = (
-        _with_customer()
+        with_customer()
         .where(IncidentRow.incident_id == incident_id)
         .with_for_update(of=IncidentRow)
     )
     return _incident_of((await session.execute(query)).first())
-
-
-async def open_incidents_by_dedup_key(
-    session: AsyncSession, *, dedup_keys: Collection[str]
-) -> dict[str, Incident]:
-    query = _with_customer().where(IncidentRow.dedup_key.in_(dedup_keys), OPEN_INCIDENT)
-    return {
-        row[0].dedup_key or "": to_incident(row[0], row[1]) for row in await session.execute(query)
-    }
 
 
 async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
@@ -138,7 +131,7 @@ async def list_incidents(
 ) -> list[Incident]:
     """Up to `limit` incidents, newest first (ties by id), those after the position `before`
     (the created_at and id of the last one of the previous page)."""
-    query = _with_customer()
+    query = with_customer()
     if where.statuses:
         query = query.where(IncidentRow.status.in_([str(s) for s in where.statuses]))
     if where.severities:

@@ -1,4 +1,5 @@
-"""The SQL of reporting: customers, new incidents and idempotency keys.
+"""The SQL of reporting: new incidents and idempotency keys, both scoped to the client that
+reported (its dedup_keys and Idempotency-Keys are its own). Customers are in `customers`.
 
 Duplicates are settled by unique constraints (INSERT ... ON CONFLICT), never by looking first,
 so concurrent identical requests cannot both create an incident. Multi-row statements take
@@ -10,14 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from incident_events.incidents import CustomerRef
-from sqlalchemy import Text, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import TableValuedAlias
 
-from intake.domain import CUSTOMER_FIELDS, CustomerDetails, Incident
-from intake.repository.incidents import to_customer, to_incident
+from intake.domain import Incident
+from intake.repository.incidents import to_incident, with_customer
+from intake.repository.rows import unnest_rows
 from intake.tables import (
     OPEN_INCIDENT,
     CustomerRow,
@@ -26,87 +26,8 @@ from intake.tables import (
     reference_numbers,
 )
 
-# --- customers ----------------------------------------------------------------------------
-
-
-async def get_customers(
-    session: AsyncSession, *, customer_ids: Collection[str]
-) -> dict[str, CustomerRef]:
-    # Fresh from the database even if this session loaded the rows before.
-    query = (
-        select(CustomerRow)
-        .where(CustomerRow.customer_id.in_(customer_ids))
-        .execution_options(populate_existing=True)
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(query)}
-
-
-async def insert_customers(
-    session: AsyncSession, *, customers: Sequence[CustomerRef], now: datetime
-) -> dict[str, CustomerRef]:
-    """Create the customers not stored yet (in key order); those stored meanwhile are left
-    alone and not returned."""
-    rows = [
-        {**customer.model_dump(mode="json"), "created_at": now, "updated_at": now}
-        for customer in sorted(customers, key=lambda customer: customer.customer_id)
-    ]
-    statement = (
-        insert(CustomerRow)
-        .on_conflict_do_nothing(index_elements=[CustomerRow.customer_id])
-        .returning(CustomerRow)
-        .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(statement, rows)}
-
-
-async def update_customers(
-    session: AsyncSession, *, details: Sequence[CustomerDetails], now: datetime
-) -> dict[str, CustomerRef]:
-    """Apply what reports state to stored customers, returning those that changed.
-
-    Rows that already say the same are neither locked nor returned: INSERT ... ON CONFLICT DO
-    UPDATE would lock them even when its WHERE skips the update, and a burst of identical
-    reports would then queue on one row. Changed rows are locked in key order (FOR NO KEY
-    UPDATE under ORDER BY), so concurrent groups cannot deadlock on them.
-    """
-    given = _rows(
-        "given",
-        customer_id=[d.customer_id for d in details],
-        **{f: [_text(getattr(d, f)) for d in details] for f in CUSTOMER_FIELDS},
-    )
-    stored = {name: getattr(CustomerRow, name) for name in CUSTOMER_FIELDS}
-    differs = or_(
-        *(and_(given.c[f].is_not(None), given.c[f].is_distinct_from(stored[f])) for f in stored)
-    )
-    locked = (
-        select(CustomerRow.customer_id)
-        .join(given, given.c.customer_id == CustomerRow.customer_id)
-        .where(differs)
-        .order_by(CustomerRow.customer_id)
-        .with_for_update(of=CustomerRow, key_share=True)
-        .cte("locked")
-    )
-    statement = (
-        update(CustomerRow)
-        .where(CustomerRow.customer_id == given.c.customer_id)
-        .where(CustomerRow.customer_id.in_(select(locked.c.customer_id)))
-        .values({**{f: func.coalesce(given.c[f], stored[f]) for f in stored}, "updated_at": now})
-        .returning(CustomerRow)
-        .execution_options(synchronize_session=False)
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(statement)}
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _rows(alias: str, /, **columns: Sequence[str | None]) -> TableValuedAlias:
-    """Rows from parallel text arrays, `unnest(:a, :b, ...) AS alias(a, b, ...)`: unlike VALUES,
-    the statement is the same for any number of rows, so SQLAlchemy compiles it once."""
-    arrays = (bindparam(name, list(values), type_=ARRAY(Text)) for name, values in columns.items())
-    return func.unnest(*arrays).table_valued(*columns).render_derived(name=alias)
-
+# A key as its client sent it: (client_id, key).
+ClientKey = tuple[str, str]
 
 # --- incidents ----------------------------------------------------------------------------
 
@@ -118,12 +39,16 @@ async def next_reference_numbers(session: AsyncSession, *, count: int) -> list[i
 
 
 async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Incident]) -> set[str]:
-    """Store new incidents (in dedup_key order); returns the ids stored. One whose dedup_key an
-    open incident holds is skipped, after waiting for a concurrent insert of the key to commit."""
-    ordered = sorted(incidents, key=lambda incident: incident.dedup_key or "")
+    """Store new incidents (in client and dedup_key order); returns the ids stored. One whose
+    dedup_key an open incident of its client holds is skipped, after waiting for a concurrent
+    insert of the key to commit."""
+    ordered = sorted(incidents, key=lambda incident: (incident.client_id, incident.dedup_key or ""))
     statement = (
         insert(IncidentRow)
-        .on_conflict_do_nothing(index_elements=[IncidentRow.dedup_key], index_where=OPEN_INCIDENT)
+        .on_conflict_do_nothing(
+            index_elements=[IncidentRow.client_id, IncidentRow.dedup_key],
+            index_where=OPEN_INCIDENT,
+        )
         .returning(IncidentRow.incident_id)
         .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
     )
@@ -144,6 +69,7 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "language": incident.language,
         "required_skills": list(incident.required_skills),
         "dedup_key": incident.dedup_key,
+        "client_id": incident.client_id,
         "created_at": incident.created_at,
         "updated_at": incident.updated_at,
     }
@@ -152,48 +78,77 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
 # --- idempotency keys ---------------------------------------------------------------------
 
 
+async def open_incidents_by_dedup_key(
+    session: AsyncSession, *, dedup_keys: Collection[ClientKey]
+) -> dict[ClientKey, Incident]:
+    """The open incident holding each (client_id, dedup_key)."""
+    query = with_customer().where(
+        tuple_(IncidentRow.client_id, IncidentRow.dedup_key).in_(list(dedup_keys)), OPEN_INCIDENT
+    )
+    return {
+        (row[0].client_id, row[0].dedup_key or ""): to_incident(row[0], row[1])
+        for row in await session.execute(query)
+    }
+
+
 @dataclass(frozen=True)
 class KeyClaim:
+    client_id: str
     key: str
     request_hash: str
     created_at: datetime
 
 
-async def claim_idempotency_keys(session: AsyncSession, *, claims: Sequence[KeyClaim]) -> set[str]:
+async def claim_idempotency_keys(
+    session: AsyncSession, *, claims: Sequence[KeyClaim]
+) -> set[ClientKey]:
     """The keys claimed now, first use. A key claimed by a concurrent transaction is waited for
     until it commits, then not returned: its request is a retry. Claims go in key order."""
     statement = (
         insert(IdempotencyKeyRow)
-        .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.key])
-        .returning(IdempotencyKeyRow.key)
+        .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.client_id, IdempotencyKeyRow.key])
+        .returning(IdempotencyKeyRow.client_id, IdempotencyKeyRow.key)
     )
-    rows = [asdict(claim) for claim in sorted(claims, key=lambda claim: claim.key)]
-    return set(await session.scalars(statement, rows))
+    rows = [asdict(claim) for claim in sorted(claims, key=lambda c: (c.client_id, c.key))]
+    return {(client_id, key) for client_id, key in await session.execute(statement, rows)}
 
 
 async def replays_of(
-    session: AsyncSession, *, keys: Collection[str]
-) -> dict[str, tuple[str, Incident | None]]:
+    session: AsyncSession, *, keys: Collection[ClientKey]
+) -> dict[ClientKey, tuple[str, Incident | None]]:
     """For each stored key: the digest of its first request, and the incident it got."""
+    stored = IdempotencyKeyRow
     query = (
-        select(IdempotencyKeyRow.key, IdempotencyKeyRow.request_hash, IncidentRow, CustomerRow)
-        .outerjoin(IncidentRow, IncidentRow.incident_id == IdempotencyKeyRow.incident_id)
+        select(stored.client_id, stored.key, stored.request_hash, IncidentRow, CustomerRow)
+        .outerjoin(IncidentRow, IncidentRow.incident_id == stored.incident_id)
         .outerjoin(CustomerRow, CustomerRow.customer_id == IncidentRow.customer_id)
-        .where(IdempotencyKeyRow.key.in_(keys))
+        .where(tuple_(stored.client_id, stored.key).in_(list(keys)))
     )
     return {
-        key: (request_hash, to_incident(incident, customer) if incident else None)
-        for key, request_hash, incident, customer in await session.execute(query)
+        (client_id, key): (request_hash, to_incident(incident, customer) if incident else None)
+        for client_id, key, request_hash, incident, customer in await session.execute(query)
     }
 
 
-async def bind_idempotency_keys(session: AsyncSession, *, incident_ids: Mapping[str, str]) -> None:
+async def bind_idempotency_keys(
+    session: AsyncSession, *, incident_ids: Mapping[ClientKey, str]
+) -> None:
     """Point each claimed key at the incident its request got."""
     keys = sorted(incident_ids)
-    bound = _rows("bound", key=keys, incident_id=[incident_ids[key] for key in keys])
+    bound = unnest_rows(
+        "bound",
+        client_id=[client_id for client_id, _ in keys],
+        key=[key for _, key in keys],
+        incident_id=[incident_ids[key] for key in keys],
+    )
     await session.execute(
         update(IdempotencyKeyRow)
-        .where(IdempotencyKeyRow.key == bound.c.key)
+        .where(
+            and_(
+                IdempotencyKeyRow.client_id == bound.c.client_id,
+                IdempotencyKeyRow.key == bound.c.key,
+            )
+        )
         .values(incident_id=bound.c.incident_id)
         .execution_options(synchronize_session=False)
     )

@@ -2,6 +2,7 @@
 and the representations it answers with."""
 
 from intake.schemas.changes import AmendmentIn, CommentIn, StatusChangeIn
+from intake.schemas.customers import CustomerAmendmentIn, CustomerDetailOut
 from intake.schemas.reports import CustomerIn, IncidentIn
 from intake.schemas.views import (
     CommentOut,
@@ -15,6 +16,8 @@ __all__ = [
     "AmendmentIn",
     "CommentIn",
     "CommentOut",
+    "CustomerAmendmentIn",
+    "CustomerDetailOut",
     "CustomerIn",
     "IncidentDetailOut",
     "IncidentIn",

@@ -1,5 +1,8 @@
-"""Field types shared by intake's request bodies: bounded text without NUL, languages, slugs."""
+"""Field types shared by intake's request bodies: bounded text without NUL, languages, slugs,
+time zones, and the ids in URLs."""
 
+import zoneinfo
+from functools import cache
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -10,6 +13,19 @@ def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and no legitimate report contains one.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    return value
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    # Read once from the system's (or the tzdata package's) database; a set, so a hostile name
+    # is never opened as a path.
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError("not an IANA time zone name, e.g. Europe/Prague or America/New_York")
     return value
 
 
@@ -28,6 +44,12 @@ Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. en")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_known_time_zone),
+    Field(description="IANA time zone name, e.g. Europe/Prague.", examples=["Europe/Prague"]),
+]
 # What people write about an incident is stored as given, but must say something.
 NotBlank = AfterValidator(_not_blank)
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2_000), NoNul, NotBlank]
@@ -39,3 +61,12 @@ IncidentId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="e.g. a UUID")
 ]
 IdFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+CustomerId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00]+$",
+        description="The customer's id, or any external id linked to it",
+    ),
+]

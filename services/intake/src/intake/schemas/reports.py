@@ -6,20 +6,27 @@ from incident_events.types import Channel, CustomerTier, IncidentKind, Severity
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from intake.domain import CustomerDetails, IncidentReport, derive_customer_id
-from intake.schemas.fields import Description, Language, ShortText, Slug, Title
+from intake.schemas.fields import Description, Language, ShortText, Slug, TimeZone, Title
 
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     customer_id: ShortText | None = Field(
-        default=None, description='Defaults to one derived from the e-mail, e.g. "email:ann@x.org".'
+        default=None,
+        description='Defaults to one derived from the e-mail, e.g. "email:ann@x.org". Customers '
+        "are merged by identity: the answer names the customer the report attached to.",
     )
     name: ShortText | None = None
     email: EmailStr | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{3,40}$")] = None
     language: Language | None = Field(default=None, description="Defaults to en for a new one.")
-    tier: CustomerTier | None = None
+    tier: CustomerTier | None = Field(
+        default=None,
+        description="Only with the admin scope (else 403): the tier comes from the customer "
+        "record, which admins manage (PATCH /v1/customers/{id}).",
+    )
+    time_zone: TimeZone | None = None
 
     @model_validator(mode="after")
     def _identified(self) -> Self:
@@ -38,6 +45,7 @@ class CustomerIn(BaseModel):
             phone=self.phone,
             language=self.language,
             tier=self.tier,
+            time_zone=self.time_zone,
         )
 
 

@@ -5,7 +5,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from incident_events import EventData
-from incident_events.incidents import IncidentCommented, IncidentResolved, IncidentStatusChanged
+from incident_events.incidents import (
+    CustomerRef,
+    IncidentCommented,
+    IncidentResolved,
+    IncidentStatusChanged,
+)
 from incident_events.routing import IncidentAssigned
 from incident_events.types import (
     AuthorKind,
@@ -21,12 +26,23 @@ from intake.domain import Incident
 
 
 class CustomerOut(BaseModel):
+    """The customer as an incident shows it. Name, e-mail and phone are null for a client that
+    may only report: its report may have attached to a customer another client knows."""
+
     customer_id: str
     name: str | None
     email: str | None
     phone: str | None
     language: str
     tier: CustomerTier
+    time_zone: str | None = Field(description="IANA time zone, e.g. Europe/Prague")
+
+    @classmethod
+    def of(cls, customer: CustomerRef, *, contacts: bool = True) -> "CustomerOut":
+        shown = customer.model_dump()
+        if not contacts:
+            shown |= {"name": None, "email": None, "phone": None}
+        return cls.model_validate(shown)
 
 
 class AssigneeOut(BaseModel):
@@ -48,6 +64,7 @@ class IncidentOut(BaseModel):
     language: str
     required_skills: list[str]
     assignee: AssigneeOut | None
+    client_id: str = Field(description="The client system that reported it.")
     resolution: str | None = Field(description="The summary of the latest resolution.")
     resolved_at: datetime | None
     closed_at: datetime | None
@@ -55,7 +72,8 @@ class IncidentOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, incident: Incident) -> "IncidentOut":
+    def of(cls, incident: Incident, *, contacts: bool = True) -> "IncidentOut":
+        """`contacts`: whether to show the customer's name, e-mail and phone."""
         assignee = incident.assignee
         return cls(
             incident_id=incident.incident_id,
@@ -66,7 +84,7 @@ class IncidentOut(BaseModel):
             severity=incident.severity,
             kind=incident.kind,
             channel=incident.channel,
-            customer=CustomerOut.model_validate(incident.customer.model_dump()),
+            customer=CustomerOut.of(incident.customer, contacts=contacts),
             language=incident.language,
             required_skills=list(incident.required_skills),
             assignee=AssigneeOut(
@@ -74,6 +92,7 @@ class IncidentOut(BaseModel):
             )
             if assignee
             else None,
+            client_id=incident.client_id,
             resolution=incident.resolution,
             resolved_at=incident.resolved_at,
             closed_at=incident.closed_at,
@@ -180,13 +199,15 @@ class IncidentDetailOut(IncidentOut):
         incident: Incident,
         public_facts: Iterable[EventData],
         allowed: Iterable[IncidentStatus],
+        *,
+        contacts: bool = True,
     ) -> "IncidentDetailOut":
         entries: list[TimelineEntry] = [
             ReportedEntry(at=incident.created_at, channel=incident.channel)
         ]
         entries += [entry for fact in public_facts if (entry := timeline_entry(fact))]
         return cls(
-            **IncidentOut.of(incident).model_dump(),
+            **IncidentOut.of(incident, contacts=contacts).model_dump(),
             allowed_transitions=sorted(allowed, key=list(IncidentStatus).index),
             timeline=entries,
         )

@@ -1,0 +1,69 @@
+"""Finding and storing the customer of each report of a group, in the caller's transaction, by
+the merge rule of domain.customers: look the reports' identities up, decide; if that claims
+identities nobody owned, decide again under their locks (a concurrent group may have claimed
+them meanwhile), then store new customers, links, possible duplicates and changed details."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from incident_events.incidents import CustomerRef
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake import domain, repository
+from intake.domain import Claim, CustomerChange, Resolution
+
+
+async def store_customers(
+    session: AsyncSession, claims: Sequence[Claim], *, now: datetime
+) -> list[CustomerRef]:
+    """Each claim's customer as stored once the group's reports are applied."""
+    resolution = await _resolve(session, claims, now=now)
+    changes = domain.merge_customer_changes(resolution.claims)
+    stored = await _store_changes(session, changes, resolution, now=now)
+    if resolution.links:
+        await repository.link_identities(session, links=resolution.links, now=now)
+    if resolution.duplicates:
+        await repository.record_duplicates(session, duplicates=resolution.duplicates, now=now)
+    return [stored[customer_id] for customer_id in resolution.customer_ids]
+
+
+async def _resolve(session: AsyncSession, claims: Sequence[Claim], *, now: datetime) -> Resolution:
+    identities = {i for claim in claims for i in domain.identities_of(claim.details)}
+    owners = await repository.identity_owners(session, identities=identities)
+    resolution = domain.resolve_customers(claims, owners, now=now)
+    if not resolution.claims_identities:
+        return resolution  # identities only ever gain owners: what we read still holds
+    await repository.lock_identities(session, identities=identities)
+    owners = await repository.identity_owners(session, identities=identities)
+    return domain.resolve_customers(claims, owners, now=now)
+
+
+async def _store_changes(
+    session: AsyncSession,
+    changes: Sequence[CustomerChange],
+    resolution: Resolution,
+    *,
+    now: datetime,
+) -> dict[str, CustomerRef]:
+    """Write only the rows that change. Looking first only spares locks; conflicts are still
+    settled by the writes."""
+    known = await repository.get_customers(session, customer_ids=[c.customer_id for c in changes])
+    missing = [domain.new_customer(c) for c in changes if c.customer_id not in known]
+    creators = {customer_id: c.created_by or "" for customer_id, c in resolution.created.items()}
+    inserted = (
+        await repository.insert_customers(session, customers=missing, creators=creators, now=now)
+        if missing
+        else {}
+    )
+    # Changed, or stored by a concurrent group since we looked: compared again under lock.
+    stale = [
+        c
+        for c in changes
+        if c.customer_id not in inserted
+        and (c.customer_id not in known or domain.customer_changed(known[c.customer_id], c))
+    ]
+    updated = await repository.update_customers(session, changes=stale, now=now) if stale else {}
+    # What a concurrent group stored meanwhile, already saying what our reports say.
+    unsettled = [c.customer_id for c in stale if c.customer_id not in updated]
+    settled = await repository.get_customers(session, customer_ids=unsettled) if unsettled else {}
+    return {**known, **inserted, **updated, **settled}
