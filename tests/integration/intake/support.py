@@ -1,5 +1,5 @@
 """Helpers of intake's integration tests: a request body, and the running service with ways to
-publish to its topics, query its database and read its metrics."""
+publish to its topics, query its database, make API keys of clients and read its metrics."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,9 +9,11 @@ import httpx
 from harness import EventReader, publish_event
 from incident_events import Event
 from incident_kit.clock import FrozenClock
+from intake import api_keys, repository
+from intake.domain import Scope
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 API_KEY = "k"
@@ -38,9 +40,25 @@ class RunningIntake:
     prefix: str
     engine: AsyncEngine
 
-    async def report(self, body: dict[str, Any], *, key: str | None = None) -> httpx.Response:
-        headers = {**AUTH, **({"Idempotency-Key": key} if key else {})}
+    async def report(
+        self, body: dict[str, Any], *, key: str | None = None, auth: dict[str, str] = AUTH
+    ) -> httpx.Response:
+        headers = {**auth, **({"Idempotency-Key": key} if key else {})}
         return await self.client.post("/v1/incidents", json=body, headers=headers)
+
+    async def client_auth(self, client_id: str, *scopes: Scope) -> dict[str, str]:
+        """The Authorization header of a new key of the client (created with its first key)."""
+        issued = api_keys.issue_key()
+        async with AsyncSession(self.engine) as session, session.begin():
+            await repository.add_key(
+                session,
+                client_id=client_id,
+                key_id=issued.key_id,
+                digest=issued.digest,
+                scopes=scopes,
+                now=self.clock.now(),
+            )
+        return {"Authorization": f"Bearer {issued.key}"}
 
     async def move(self, incident_id: str, status: str, **fields: Any) -> httpx.Response:
         """POST a status change; the reason defaults to one naming the status."""
