@@ -70,6 +70,12 @@ async def test_assignment_sets_assignee_and_status(intake: RunningIntake) -> Non
     read = await intake.client.get(f"/v1/incidents/{incident_id}", headers=AUTH)
     assert read.json()["status"] == "assigned"
 
+    async def transition_counted() -> bool:
+        moved = {"from_status": "new", "to_status": "assigned"}
+        return await intake.metric("incident_transitions_total", **moved) == 1
+
+    await eventually(transition_counted)
+
 
 async def test_redelivered_assignment_has_no_second_effect(intake: RunningIntake) -> None:
     incident_id = (await reported_incident(intake))["incident_id"]

@@ -107,4 +107,6 @@ async def test_a_flood_is_shed_and_retries_make_one_incident_each(
     )
     assert await intake.scalar(keyed) == CLIENTS
     assert await intake.metric("http_requests_shed_total") == shed
+    overloaded = {"route": "unmatched", "reason": "overloaded"}
+    assert await intake.metric("intake_requests_rejected_total", **overloaded) == shed
     assert await intake.metric("http_requests_in_flight") == 0
