@@ -44,6 +44,7 @@ def reported(
         name="Jana Nováková",
         email="jana@example.com",
         language=language,
+        time_zone=changes.pop("time_zone", None),
     )
     data = IncidentReported(
         incident_id=incident_id,

@@ -47,6 +47,20 @@ async def test_report_then_clock_sends_one_czech_acknowledgement(
     assert await notifier.metric(SENT_ACKS) == 1.0
 
 
+async def test_the_acknowledgement_is_in_the_customers_time_zone(
+    notifier: NotifierUnderTest,
+) -> None:
+    incident_id = f"inc-{uuid4()}"
+    report = reported(incident_id, language="en", time_zone="America/New_York")
+    await notifier.publish(report)
+    await notifier.publish(clock_started(incident_id))
+
+    await notifier.fact(incident_id, DELIVERED, "acknowledgement")
+    [mail] = notifier.mails_of(incident_id)
+    due = "4 March 2025, 09:30 America/New_York"
+    assert f"You will hear from us by {due} at the latest." in mail.get_content()
+
+
 async def test_clock_then_report_acknowledges_too(notifier: NotifierUnderTest) -> None:
     incident_id = f"inc-{uuid4()}"
     report, clock = reported(incident_id, language="en"), clock_started(incident_id)

@@ -233,3 +233,23 @@ def test_the_resolution_is_told_with_its_summary(
     # Resolved again after a reopening: another event, another message.
     again = plan_resolution(view, RESOLVED, cause_event_id="r2", status_url=URL, preferences=None)
     assert again is not None and again.notification_id != planned.notification_id
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "due"),
+    [
+        ("Europe/Prague", "4. března 2025 v 15:30 Europe/Prague"),
+        (None, "4. března 2025 v 14:30 UTC"),
+    ],
+)
+def test_the_acknowledgement_gives_the_due_time_in_the_customers_time_zone(
+    time_zone: str | None, due: str
+) -> None:
+    report = reported()
+    zoned = report.model_copy(
+        update={"customer": report.customer.model_copy(update={"time_zone": time_zone})}
+    )
+    view = record_clock_started(record_report(NEW, zoned), clock())
+    assert view.time_zone == time_zone
+    _, message = plan_acknowledgement(view, cause_event_id="e-1", status_url=URL, preferences=None)
+    assert message is not None and message.context["response_due"] == due

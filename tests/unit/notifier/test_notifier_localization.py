@@ -131,3 +131,21 @@ def test_every_language_names_every_status_and_page_label() -> None:
 )
 def test_status_names(status: str, language: str, expected: str) -> None:
     assert status_name(status, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "time_zone", "expected"),
+    [
+        ("en", "Europe/Prague", "4 March 2025, 15:30 Europe/Prague"),
+        ("cs", "Europe/Prague", "4. března 2025 v 15:30 Europe/Prague"),
+        ("ru", "Asia/Tokyo", "4 марта 2025 г., 23:30 Asia/Tokyo"),
+        ("en", "America/New_York", "4 March 2025, 09:30 America/New_York"),
+        ("en", "Mars/Olympus_Mons", "4 March 2025, 14:30 UTC"),  # unknown here: UTC
+        ("en", "../../etc/passwd", "4 March 2025, 14:30 UTC"),
+        ("en", None, "4 March 2025, 14:30 UTC"),
+    ],
+)
+def test_due_time_is_written_in_the_customers_time_zone(
+    language: str, time_zone: str | None, expected: str
+) -> None:
+    assert format_due(DUE, language, time_zone) == expected

@@ -41,6 +41,7 @@ class IncidentView:
     email: str | None = None
     name: str | None = None
     language: str = "en"
+    time_zone: str | None = None  # the customer's IANA time zone, when the report named one
     status: str = "new"
     reported_at: datetime | None = None
     first_response_due_at: datetime | None = None
@@ -98,6 +99,7 @@ def record_report(view: IncidentView, reported: IncidentReported) -> IncidentVie
         email=customer.email,
         name=customer.name,
         language=supported_language(customer.language),
+        time_zone=customer.time_zone,
         reported_at=reported.reported_at,
     )
 
@@ -133,7 +135,7 @@ def plan_acknowledgement(
     language = customer_language(view, preferences)
     context = _common_context(view, status_url) | {
         "response_window": format_window(seconds, language),
-        "response_due": format_due(due, language),
+        "response_due": format_due(due, language, view.time_zone),
     }
     message = _email(view, recipient, language, ACKNOWLEDGEMENT, cause_event_id, context)
     return acknowledged, message
@@ -155,7 +157,7 @@ def plan_breach_apology(
         return None
     language = customer_language(view, preferences)
     context = _common_context(view, status_url) | {
-        "response_due": format_due(breached.due_at, language),
+        "response_due": format_due(breached.due_at, language, view.time_zone),
     }
     return _email(view, recipient, language, BREACH_APOLOGY, cause_event_id, context)
 

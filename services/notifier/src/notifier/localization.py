@@ -1,7 +1,8 @@
 """Language-dependent wording outside the templates: dates, durations with correct plural forms,
 status names and the labels of the status page, for every supported language (pure)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUPPORTED_LANGUAGES = ("en", "cs", "pl", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -15,10 +16,10 @@ _MONTHS = {
     "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
 }
 _DATE_FORMATS = {
-    "en": "{day} {month} {year}, {time} UTC",
-    "cs": "{day}. {month} {year} v {time} UTC",
-    "pl": "{day} {month} {year} r., godz. {time} UTC",
-    "ru": "{day} {month} {year} г., {time} UTC",
+    "en": "{day} {month} {year}, {time} {zone}",
+    "cs": "{day}. {month} {year} v {time} {zone}",
+    "pl": "{day} {month} {year} r., godz. {time} {zone}",
+    "ru": "{day} {month} {year} г., {time} {zone}",
 }
 # Nominative forms: one, few (2-4), many; English uses only one and many.
 _UNITS = {
@@ -107,14 +108,32 @@ def supported_language(tag: str | None) -> str:
     return primary if primary in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
 
 
-def format_due(moment: datetime, language: str) -> str:
-    """A UTC date and time as a reader of `language` writes it: `3. března 2025 v 14:30 UTC`."""
+def format_due(moment: datetime, language: str, time_zone: str | None = None) -> str:
+    """A date and time as a reader of `language` writes it, in the customer's time zone named
+    by its IANA name (`3. března 2025 v 15:30 Europe/Prague`); in UTC when the zone is unknown
+    (`... 14:30 UTC`). Names are unambiguous where abbreviations (CST, IST) are not."""
     language = supported_language(language)
-    utc = moment.astimezone(UTC)
-    month = _MONTHS[language].split()[utc.month - 1]
+    zone = _zone(time_zone)
+    local = moment.astimezone(zone or UTC)
+    month = _MONTHS[language].split()[local.month - 1]
     return _DATE_FORMATS[language].format(
-        day=utc.day, month=month, year=utc.year, time=utc.strftime("%H:%M")
+        day=local.day,
+        month=month,
+        year=local.year,
+        time=local.strftime("%H:%M"),
+        zone=time_zone if zone else "UTC",
     )
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """The zone of an IANA name; None for none or one this system does not know (an event
+    from a newer tz database, say): the time is then given in UTC rather than not at all."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def plural_form(count: int, language: str) -> int:

@@ -44,6 +44,6 @@ def render_status_page(view: IncidentView, language: str) -> str:
             reference=view.reference,
             title=view.title,
             status=status_name(view.status, language),
-            first_response_due=format_due(due, language) if due else None,
+            first_response_due=format_due(due, language, view.time_zone) if due else None,
         )
     )

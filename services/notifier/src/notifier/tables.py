@@ -40,6 +40,7 @@ class IncidentRow(Base):
     email: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(Text, server_default=text("'en'"))
+    time_zone: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default=text("'new'"))
     # When the status applied last changed: an older change, replayed later, is ignored.
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
