@@ -38,7 +38,7 @@ async def test_a_request_without_a_valid_key_is_401_whatever_its_token(
     intake: RunningIntake,
 ) -> None:
     for token in [None, *NO_TOKENS, *ODD_TOKENS]:
-        headers = {"Authorization": token} if token is not None else {}
+        headers = {b"Authorization": token} if token is not None else {}
         for method, path in (("GET", "/v1/incidents"), ("POST", "/v1/incidents")):
             response = await intake.client.request(method, path, headers=headers, json={})
             assert_problem(response, 401)
