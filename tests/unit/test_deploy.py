@@ -87,6 +87,11 @@ COUNTERS_AND_GAUGES = {
     # intake
     "incidents_reported_total",
     "incidents_deduplicated_total",
+    "intake_requests_rejected_total",
+    "incident_transitions_total",
+    "incident_comments_total",
+    "incident_amendments_total",
+    "incident_changes_refused_total",
     # router
     "assignments_total",
     "queue_depth",
@@ -125,6 +130,7 @@ DASHBOARD_METRICS = {
     "consumer_batch_retries_total",
     "incidents_reported_total",
     "incidents_deduplicated_total",
+    "intake_requests_rejected_total",
     "assignments_total",
     "queue_depth",
     "sla_breaches_total",
