@@ -14,6 +14,7 @@ from incident_devstack.pytest_plugin import Infra
 from e2e.conftest import System
 
 pytestmark = [pytest.mark.e2e]
+JANA = {"email": "jana@example.cz", "name": "Jana", "language": "cs", "time_zone": "Europe/Prague"}
 
 
 def body_of(message: EmailMessage) -> str:
@@ -58,7 +59,7 @@ async def test_incident_is_assigned_acknowledged_and_breached(system: System, in
                     "title": "Platba kartou neprochází",
                     "severity": "high",
                     "required_skills": ["payments"],
-                    "customer": {"email": "jana@example.cz", "name": "Jana", "language": "cs"},
+                    "customer": JANA,
                 },
                 headers={"Idempotency-Key": "e2e-1"},
             )
@@ -81,6 +82,7 @@ async def test_incident_is_assigned_acknowledged_and_breached(system: System, in
                 )
             assert acknowledgement["To"] == "jana@example.cz"
             assert re.search(r"\d{1,2}:\d{2}", body_of(acknowledgement)), "agreed response time"
+            assert "Europe/Prague" in body_of(acknowledgement), "in the customer's time zone"
 
             breach = await sla_events.wait_for(
                 lambda e: e.subject == incident["incident_id"] and e.type == "sla.breached.v1"
@@ -93,7 +95,7 @@ async def test_incident_is_assigned_acknowledged_and_breached(system: System, in
                 "title": "Platba kartou neprochází",
                 "severity": "high",
                 "required_skills": ["payments"],
-                "customer": {"email": "jana@example.cz", "name": "Jana", "language": "cs"},
+                "customer": JANA,
             },
             headers={"Idempotency-Key": "e2e-1"},
         )
