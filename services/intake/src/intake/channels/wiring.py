@@ -10,7 +10,9 @@ from intake.api import intake_settings
 from intake.channels.alertmanager import AlertRules
 from intake.channels.alertmanager_api import alertmanager_router
 from intake.channels.desk import ChannelDesk
+from intake.channels.mailbox import Mailbox
 from intake.channels.pagerduty_api import events_router
+from intake.channels.smtp_server import inbound_mail_loop
 from intake.metrics import IntakeMetrics
 
 
@@ -27,6 +29,16 @@ def install_channels(
         default_severity=settings.alertmanager_default_severity,
         customer_label=settings.alertmanager_customer_label,
     )
+    if settings.smtp_port is not None:
+        mailbox = Mailbox(desk, severity=settings.email_severity)
+        serve = inbound_mail_loop(
+            mailbox,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            max_bytes=settings.smtp_max_message_bytes,
+            reuse_port=settings.processes > 1,
+        )
+        runtime.background.append(serve)
     return [
         alertmanager_router(desk, rules, guard),
         events_router(desk, settings.routing_key_customers),
