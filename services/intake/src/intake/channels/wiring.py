@@ -13,6 +13,7 @@ from intake.channels.desk import ChannelDesk
 from intake.channels.mailbox import Mailbox
 from intake.channels.pagerduty_api import events_router
 from intake.channels.smtp_server import inbound_mail_loop
+from intake.channels.web_form_api import form_secret, web_form_router
 from intake.metrics import IntakeMetrics
 
 
@@ -42,4 +43,11 @@ def install_channels(
     return [
         alertmanager_router(desk, rules, guard),
         events_router(desk, settings.routing_key_customers),
+        web_form_router(
+            desk,
+            secret=form_secret(
+                settings.form_secret.get_secret_value() if settings.form_secret else None
+            ),
+            reports_per_minute=settings.form_reports_per_minute,
+        ),
     ]
