@@ -117,6 +117,11 @@ async def test_fields_to_correct_are_named_in_the_form(intake: RunningIntake) ->
 async def test_a_body_that_is_not_a_form(intake: RunningIntake) -> None:
     answer = await intake.client.post("/report", json={"title": "x"})
     assert answer.status_code == 415 and "text/html" in answer.headers["content-type"]
+    flood = "&".join(f"f{number}=x" for number in range(60))
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    assert (await intake.client.post("/report", content=flood, headers=headers)).status_code == 400
+    broken = b"title=%ff%fe&email=\xff"
+    assert (await intake.client.post("/report", content=broken, headers=headers)).status_code == 403
 
 
 @pytest.mark.parametrize("intake_settings", [{"form_reports_per_minute": 2}])
