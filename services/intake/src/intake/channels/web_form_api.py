@@ -4,8 +4,8 @@ per client address and, like every route, in body size and requests in flight.
 
 A post answers 201 with the reference, or the form again with what to correct: 422 for the
 fields (each named beside it and in a summary), 403 for a missing or expired token, 415 for a
-body that is not a form (400 for one with far more fields), 429 past the rate limit. Posting the same form twice (a reload) gives
-the same incident: the form's id is its Idempotency-Key.
+body that is not a form (400 for one with far more fields), 429 past the rate limit. Posting
+the same form twice (a reload) gives the same incident: the form's id is its Idempotency-Key.
 """
 
 import secrets
