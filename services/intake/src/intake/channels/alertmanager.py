@@ -85,7 +85,7 @@ def severity_of(alert: Alert, rules: AlertRules) -> Severity:
 
 
 def alert_name(alert: Alert) -> str:
-    return alert.labels.get("alertname", "alert")
+    return alert.labels.get("alertname", "").strip() or "alert"
 
 
 def report_of(

@@ -75,7 +75,13 @@ def alertmanager_router(
         incident = await desk.resolve(resolution)
         return _answer(alert, key, "resolved" if incident else "not_open", incident)
 
-    @router.post("/alertmanager")
+    @router.post(
+        "/alertmanager",
+        responses={
+            401: {"description": "Missing or unknown API key"},
+            422: {"description": "A malformed notification; `errors` names each field"},
+        },
+    )
     async def alertmanager_webhook(notification: AlertmanagerNotification) -> AlertmanagerAnswer:
         """Alertmanager's webhook (payload version 4). A firing alert opens an incident, or
         finds the one it opened (updating its severity); a resolved alert resolves it. Severity

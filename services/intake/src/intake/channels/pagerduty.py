@@ -81,7 +81,7 @@ def report_of(
 ) -> IncidentReport:
     """The incident a trigger reports, for the routing key's customer (else one per source)."""
     return IncidentReport(
-        title=_bounded(" ".join(payload.summary.split()), TITLE_LIMIT),
+        title=_bounded(" ".join(payload.summary.split()) or "(no summary)", TITLE_LIMIT),
         description=_bounded(describe(payload), DESCRIPTION_LIMIT),
         severity=SEVERITIES[payload.severity],
         customer=CustomerDetails(customer_id=customer_id or _bounded(f"events:{payload.source}")),

@@ -40,7 +40,8 @@ FORM_BODY = {
         },
     }
 }
-Lang = Annotated[str | None, Query(max_length=10, description="en, cs, pl or ru")]
+# Any value is taken: one not supported falls back to the browser's language, never an error.
+Lang = Annotated[str | None, Query(description="en, cs, pl or ru")]
 
 
 def web_form_router(desk: ChannelDesk, *, secret: bytes, reports_per_minute: int) -> APIRouter:
