@@ -133,6 +133,8 @@ async def test_keys_are_per_routing_key_and_generated_when_missing(intake: Runni
         ({"json": {**trigger(), "dedup_key": None, "event_action": "resolve"}}, "dedup_key: "),
         ({"json": trigger(severity="high")}, "payload.severity: "),
         ({"json": trigger(images="x")}, "images: "),
+        ({"json": {**trigger(), "dedup_key": "nul\u0000"}}, "dedup_key: "),
+        ({"json": {**trigger(), "dedup_key": "k" * 256}}, "dedup_key: "),
         ({"json": [1, 2]}, "body: "),
         ({"content": b'{"routing_key": ', "headers": {"content-type": "application/json"}}, ""),
         ({"content": b"routing_key=x", "headers": {"content-type": "text/plain"}}, ""),

@@ -63,7 +63,13 @@ def inbound_mail_loop(
             sessions.add(session)
             return session
 
-        server = await loop.create_server(new_session, host, port, reuse_port=reuse_port or None)
+        try:
+            server = await loop.create_server(
+                new_session, host, port, reuse_port=reuse_port or None
+            )
+        except OSError as error:  # e.g. the port is taken: /healthz reports the loop dead
+            log.error("inbound mail (SMTP) cannot listen on %s:%s: %s", host, port, error)
+            raise
         bound = ", ".join(str(s.getsockname()[:2]) for s in server.sockets)
         log.info("inbound mail (SMTP) on %s, messages up to %d bytes", bound, max_bytes)
         try:
