@@ -17,6 +17,7 @@ from incident_kit.service import build_app, build_runtime
 
 from intake.api import incidents_router
 from intake.changes_api import changes_router
+from intake.channels.wiring import install_channels
 from intake.config import IntakeSettings
 from intake.handlers import register_handlers
 from intake.metrics import IntakeMetrics
@@ -47,6 +48,7 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
         routers=[
             incidents_router(runtime, metrics, guard),
             changes_router(runtime, metrics, guard),
+            *install_channels(runtime, metrics, guard),
         ],
         # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
         readiness_needs={"postgresql"},

@@ -3,10 +3,21 @@
 from typing import Annotated, Self
 
 from incident_events.types import Channel, CustomerTier, IncidentKind, Severity
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from intake.domain import CustomerDetails, IncidentReport, derive_customer_id
 from intake.schemas.fields import Description, Language, ShortText, Slug, Title
+
+# Channels on which the customer speaks to an agent, who then logs the report.
+AGENT_LOGGED_CHANNELS = frozenset({Channel.PHONE, Channel.FAX})
 
 
 class CustomerIn(BaseModel):
@@ -55,6 +66,20 @@ class IncidentIn(BaseModel):
     dedup_key: ShortText | None = Field(
         default=None, description="Reports with the key of an open incident return that incident."
     )
+    logged_by: ShortText | None = Field(
+        default=None,
+        validate_default=True,
+        description="The agent's id when an agent logs the report for the customer; required "
+        "with the channels phone and fax.",
+    )
+
+    @field_validator("logged_by")
+    @classmethod
+    def _logged_by_agent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Only an agent takes a call or a fax: the report says which one.
+        if value is None and info.data.get("channel") in AGENT_LOGGED_CHANNELS:
+            raise ValueError(f"required when the channel is {info.data['channel']}")
+        return value
 
     def to_report(self) -> IncidentReport:
         return IncidentReport(
@@ -67,4 +92,5 @@ class IncidentIn(BaseModel):
             language=self.language,
             required_skills=tuple(self.required_skills),
             dedup_key=self.dedup_key,
+            logged_by=self.logged_by,
         )

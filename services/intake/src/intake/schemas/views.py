@@ -44,6 +44,7 @@ class IncidentOut(BaseModel):
     severity: Severity
     kind: IncidentKind
     channel: Channel
+    logged_by: str | None = Field(description="The agent who logged it (phone, fax).")
     customer: CustomerOut
     language: str
     required_skills: list[str]
@@ -66,6 +67,7 @@ class IncidentOut(BaseModel):
             severity=incident.severity,
             kind=incident.kind,
             channel=incident.channel,
+            logged_by=incident.logged_by,
             customer=CustomerOut.model_validate(incident.customer.model_dump()),
             language=incident.language,
             required_skills=list(incident.required_skills),
