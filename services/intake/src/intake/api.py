@@ -5,7 +5,8 @@ in domain."""
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Response, status
+from incident_kit.fields import NoNul
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
@@ -23,9 +24,13 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Retries with the same key and body return the first answer.",
+        # Visible ASCII: HTTP drops a value's outer whitespace, so " k " would arrive as "k".
+        pattern=r"^[!-~]+$",
+        description="Retries with the same key and body return the first answer; 1 to 255 "
+        "visible ASCII characters, e.g. a UUID.",
     ),
 ]
+IncidentId = Annotated[str, Path(min_length=1, max_length=64), NoNul]
 
 
 def incidents_router(
@@ -37,7 +42,10 @@ def incidents_router(
     @router.post(
         "",
         status_code=status.HTTP_201_CREATED,
-        responses={200: {"model": IncidentOut, "description": "An existing incident (repeat)"}},
+        responses={
+            200: {"model": IncidentOut, "description": "An existing incident (repeat)"},
+            409: {"description": "The Idempotency-Key came first with another body"},
+        },
     )
     async def report(
         body: IncidentIn, response: Response, idempotency_key: IdempotencyKey = None
@@ -54,8 +62,9 @@ def incidents_router(
                 )
             )
         except domain.IdempotencyKeyReused as error:
+            # 409, not 422: the request is valid on its own; it conflicts with an earlier one.
             raise Problem(
-                422,
+                409,
                 "Idempotency-Key reused with a different request",
                 f"the key {error} was first sent with another body; use a new key",
                 field="header.Idempotency-Key",
@@ -70,7 +79,7 @@ def incidents_router(
         return IncidentOut.of(incident)
 
     @router.get("/{incident_id}", responses={404: {"description": "No such incident"}})
-    async def read(incident_id: str) -> IncidentOut:
+    async def read(incident_id: IncidentId) -> IncidentOut:
         async with runtime.sessions() as session:
             incident = await repository.get_incident(session, incident_id=incident_id)
         if incident is None:

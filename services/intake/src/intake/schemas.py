@@ -5,45 +5,45 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from incident_events.types import Channel, CustomerTier, IncidentStatus, Severity
+from incident_kit.fields import EmailAddress, NoNul, NotBlank
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from intake.domain import CustomerDetails, Incident, IncidentReport, derive_customer_id
 
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and no legitimate report contains one.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-# Text fields: bounded, without NUL. HTML is kept as text; intake never renders it.
-NoNul = AfterValidator(_no_nul)
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
-]
+# Text fields: bounded, without NUL (PostgreSQL cannot store it). Stored as given: a title is
+# not trimmed, as the schema's maxLength counts what is sent. HTML is kept as text; intake never
+# renders it.
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), NotBlank]
 Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. en")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 
 
+# The identification rule of CustomerIn._identified, for the schema: one of them, not null.
+_IDENTIFIED_BY: JsonDict = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("customer_id", "email", "phone")
+    ]
+}
+
+
 class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_IDENTIFIED_BY)
 
     customer_id: ShortText | None = Field(
         default=None, description='Defaults to one derived from the e-mail, e.g. "email:ann@x.org".'
     )
     name: ShortText | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{3,40}$")] = None
     language: Language | None = Field(default=None, description="Defaults to en for a new one.")
     tier: CustomerTier | None = None
