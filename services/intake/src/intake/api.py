@@ -27,7 +27,10 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Retries with the same key and body return the first answer.",
+        # Visible ASCII: HTTP drops a value's outer whitespace, so " k " would arrive as "k".
+        pattern=r"^[!-~]+$",
+        description="Retries with the same key and body return the first answer; 1 to 255 "
+        "visible ASCII characters, e.g. a UUID.",
     ),
 ]
 
@@ -42,7 +45,10 @@ def incidents_router(
     @router.post(
         "",
         status_code=status.HTTP_201_CREATED,
-        responses={200: {"model": IncidentOut, "description": "An existing incident (repeat)"}},
+        responses={
+            200: {"model": IncidentOut, "description": "An existing incident (repeat)"},
+            409: {"description": "The Idempotency-Key came first with another body"},
+        },
     )
     async def report(
         body: IncidentIn, response: Response, idempotency_key: IdempotencyKey = None
@@ -59,8 +65,9 @@ def incidents_router(
                 )
             )
         except domain.IdempotencyKeyReused as error:
+            # 409, not 422: the request is valid on its own; it conflicts with an earlier one.
             raise Problem(
-                422,
+                409,
                 "Idempotency-Key reused with a different request",
                 f"the key {error} was first sent with another body; use a new key",
                 field="header.Idempotency-Key",

@@ -3,15 +3,16 @@
 from typing import Annotated, Self
 
 from incident_events.types import Channel, CustomerTier, IncidentKind, Severity
+from incident_kit.fields import EmailAddress
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from intake.domain import CustomerDetails, IncidentReport, derive_customer_id
 from intake.schemas.fields import Description, Language, ShortText, Slug, Title
@@ -20,14 +21,23 @@ from intake.schemas.fields import Description, Language, ShortText, Slug, Title
 AGENT_LOGGED_CHANNELS = frozenset({Channel.PHONE, Channel.FAX})
 
 
+# The identification rule of CustomerIn._identified, for the schema: one of them, not null.
+_IDENTIFIED_BY: JsonDict = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("customer_id", "email", "phone")
+    ]
+}
+
+
 class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_IDENTIFIED_BY)
 
     customer_id: ShortText | None = Field(
         default=None, description='Defaults to one derived from the e-mail, e.g. "email:ann@x.org".'
     )
     name: ShortText | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{3,40}$")] = None
     language: Language | None = Field(default=None, description="Defaults to en for a new one.")
     tier: CustomerTier | None = None
