@@ -107,6 +107,42 @@ SERVICES: dict[str, AppFactory] = {
 }
 
 
+# Where a check cannot hold, and why: each entry is a separate run over those operations with
+# those checks off; the main run leaves them out. Everything else runs with every check.
+RULES = r"^(GET /v1/incidents|POST /v1/incidents/\{incident_id\}/(status|comments))$"
+EXCEPTIONS: dict[str, list[tuple[str, ...]]] = {
+    "intake": [
+        # Rules beyond the schema, answered 422 naming the field: a cursor must be one this API
+        # gave out; a resolution summary only with `resolved`; a customer comment only by the
+        # incident's own customer. Schema-valid requests breaking them are refused on purpose.
+        (
+            f"--include-name-regex={RULES}",
+            "--exclude-checks=positive_data_acceptance",
+            "--suppress-health-check=too_slow",
+        ),
+        # Alertmanager's payload is taken leniently (fields vary between its versions, labels
+        # are free text); its own tests post what a real Alertmanager sends. The Events API
+        # answers in PagerDuty's own shape (a 400 "invalid event" as application/json, which its
+        # clients parse) and has PagerDuty's rules (resolve needs a dedup_key).
+        (
+            "--include-path-regex=^/v1/integrations/(alertmanager|events)$",
+            "--exclude-checks=positive_data_acceptance,negative_data_rejection,"
+            "content_type_conformance",
+        ),
+    ],
+}
+# Left out of every run: the customer web form is an HTML page for browsers, with a CSRF token no
+# fuzzer holds; it is tested in Chromium (tests/browser) and by its integration tests.
+LEFT_OUT = {
+    "intake": (
+        # One filter: schemathesis joins the conditions of several filters with "and".
+        "--exclude-name-regex=^((GET|POST) /report|POST /v1/integrations/(alertmanager|events)|"
+        + RULES.strip("^$")
+        + ")$",
+    ),
+}
+
+
 async def run_schemathesis(base_url: str, workdir: Path, *options: str) -> tuple[int, str]:
     """`schemathesis run --checks all` against the served app; its exit code and output."""
     config = workdir / "schemathesis.toml"
@@ -138,10 +174,12 @@ async def test_openapi_conforms_under_fuzzing(
 ) -> None:
     await asyncio.to_thread(migrate, fresh_database_url, service)
     app = SERVICES[service](infra.kafka_bootstrap_servers, fresh_database_url, kafka_topic_prefix)
+    runs = [LEFT_OUT.get(service, ()), *EXCEPTIONS.get(service, [])]
     async with serving(app) as base_url:
-        exit_code, output = await run_schemathesis(base_url, tmp_path)
-    assert exit_code == 0, output
-    assert "Tested:" in output, output  # it ran against the operations, not an empty schema
+        for options in runs:
+            exit_code, output = await run_schemathesis(base_url, tmp_path, *options)
+            assert exit_code == 0, output
+            assert "Tested:" in output, output  # it ran against operations, not an empty schema
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from incident_events.types import Channel, IncidentKind, Severity
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationError
 
 from intake.domain import CustomerDetails, IncidentReport, derive_customer_id
-from intake.schemas.fields import NoNul, NotBlank, Title
+from intake.schemas.fields import NoNul, NotBlank
 
 LANGUAGES = ("en", "cs", "pl", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -21,6 +21,10 @@ TEXTS = Path(__file__).with_name("web_form_text")
 FIELDS = ("name", "email", "phone", "title", "description", "severity", "kind")
 REQUIRED = ("email", "title", "description")
 Text = Annotated[str, StringConstraints(max_length=20_000), NoNul, NotBlank]
+# People type stray spaces around a title in a form; the JSON API keeps what it is sent.
+FormTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NotBlank
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NoNul]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()./-]{3,40}$")]
 
@@ -63,7 +67,7 @@ class WebReport(BaseModel):
     name: Name | None = None
     email: EmailStr
     phone: Phone | None = None
-    title: Title
+    title: FormTitle
     description: Text
     severity: Severity = Severity.MEDIUM
     kind: IncidentKind = IncidentKind.INCIDENT

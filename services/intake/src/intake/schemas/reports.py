@@ -62,8 +62,18 @@ class CustomerIn(BaseModel):
         )
 
 
+# The rule of logged_by, for the schema: a phone or fax report names the agent who logged it.
+_LOGGED_BY_AGENT: JsonDict = {
+    "if": {
+        "properties": {"channel": {"enum": sorted(str(c) for c in AGENT_LOGGED_CHANNELS)}},
+        "required": ["channel"],
+    },
+    "then": {"required": ["logged_by"], "properties": {"logged_by": {"type": "string"}}},
+}
+
+
 class IncidentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_LOGGED_BY_AGENT)
 
     title: Title
     description: Description = ""
