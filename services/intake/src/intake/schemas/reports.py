@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -63,9 +64,10 @@ class CustomerIn(BaseModel):
 
 
 # The rule of logged_by, for the schema: a phone or fax report names the agent who logged it.
+_AGENT_LOGGED: list[JsonValue] = [str(c) for c in sorted(AGENT_LOGGED_CHANNELS)]
 _LOGGED_BY_AGENT: JsonDict = {
     "if": {
-        "properties": {"channel": {"enum": sorted(str(c) for c in AGENT_LOGGED_CHANNELS)}},
+        "properties": {"channel": {"enum": _AGENT_LOGGED}},
         "required": ["channel"],
     },
     "then": {"required": ["logged_by"], "properties": {"logged_by": {"type": "string"}}},
