@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from uuid import uuid4
 
 import httpx
@@ -28,6 +29,7 @@ from fastapi import FastAPI
 from harness import eventually, migrate, publish_event, serving
 from incident_devstack.pytest_plugin import Infra
 from incident_kit.clock import FrozenClock
+from incident_kit.settings import ServiceSettings
 from intake.app import create_app as create_intake
 from intake.config import IntakeSettings
 from integration.notifier.support import reported
@@ -50,35 +52,30 @@ SEED = 20250303
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 AppFactory = Callable[[str, str, str], FastAPI]
+S = TypeVar("S", bound=ServiceSettings)
 
 
-def _intake(kafka: str, database_url: str, prefix: str) -> FastAPI:
-    settings = IntakeSettings(
+def _settings(settings_class: type[S], kafka: str, database_url: str, prefix: str) -> S:
+    return settings_class(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
         api_keys=KEY,
         kafka_topic_prefix=prefix,
     )
+
+
+def _intake(kafka: str, database_url: str, prefix: str) -> FastAPI:
+    settings = _settings(IntakeSettings, kafka, database_url, prefix)
     return create_intake(settings, FrozenClock(T0))
 
 
 def _router(kafka: str, database_url: str, prefix: str) -> FastAPI:
-    settings = RouterSettings(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        api_keys=KEY,
-        kafka_topic_prefix=prefix,
-    )
+    settings = _settings(RouterSettings, kafka, database_url, prefix)
     return create_router(settings, FrozenClock(T0))
 
 
 def _sla(kafka: str, database_url: str, prefix: str) -> FastAPI:
-    settings = SlaSettings(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        api_keys=KEY,
-        kafka_topic_prefix=prefix,
-    )
+    settings = _settings(SlaSettings, kafka, database_url, prefix)
     return create_sla(settings, FrozenClock(T0), timer_clock=FrozenClock(T0))
 
 
@@ -90,12 +87,7 @@ class _NoMail:
 
 
 def _notifier(kafka: str, database_url: str, prefix: str) -> FastAPI:
-    settings = NotifierSettings(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        api_keys=KEY,
-        kafka_topic_prefix=prefix,
-    )
+    settings = _settings(NotifierSettings, kafka, database_url, prefix)
     return create_notifier(settings, FrozenClock(T0), email_sender=_NoMail())
 
 
