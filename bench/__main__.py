@@ -17,12 +17,13 @@ from bench.consumer_overhead import OverheadPlan, run_overhead
 from bench.cpu import CpuPlan, run_cpu
 from bench.cpu_time import wait_until_quiet
 from bench.intake_alone import IntakePlan, run_intake
+from bench.overload import OverloadPlan, run_overload
 from bench.report import RESULTS, Outcome, render, write_result
 from bench.stack import stack_env, stack_processes
 from bench.sweep import SweepPlan, run_sweep
 
 # In this order: the intake benchmark leaves a backlog the rest of the stack works off for a while.
-ORDER = ("pipeline", "cpu", "consumer", "intake")
+ORDER = ("pipeline", "cpu", "consumer", "intake", "overload")
 # Small enough to check that every benchmark runs end to end in about two minutes.
 QUICK = {
     "pipeline": SweepPlan(
@@ -36,6 +37,7 @@ QUICK = {
     "cpu": CpuPlan(rate=20, seconds=5, warmup_seconds=1, idle_seconds=3),
     "consumer": OverheadPlan(events=2000),
     "intake": IntakePlan(seconds=3, warmup_seconds=1),
+    "overload": OverloadPlan(normal_rate=10, overload_rate=100, phase_seconds=3),
 }
 # Command-line option -> (benchmark, field of its plan).
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -55,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "cpu": CpuPlan(),
     "consumer": OverheadPlan(),
     "intake": IntakePlan(),
+    "overload": OverloadPlan(),
 }
 
 
@@ -109,6 +112,7 @@ async def run(arguments: argparse.Namespace) -> None:
         "cpu": run_cpu,
         "consumer": run_overhead,
         "intake": run_intake,
+        "overload": run_overload,
     }
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     for name in selected:

@@ -19,6 +19,7 @@ class Sends:
 
     due_at: dict[str, float] = field(default_factory=dict)  # incident id -> its POST's due time
     answer_seconds: list[float] = field(default_factory=list)  # due -> 2xx answer
+    due_and_seconds: list[tuple[float, float]] = field(default_factory=list)  # per 2xx answer
     failures: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "ConnectError", ...
     timeouts: int = 0
     first_failure: str = ""
@@ -76,6 +77,7 @@ async def _post(
         _failed(sends, f"HTTP {status}", f"HTTP {status}: {body[:200]!r}")
         return
     sends.answer_seconds.append(time.perf_counter() - due)
+    sends.due_and_seconds.append((due, sends.answer_seconds[-1]))
     sends.due_at[json.loads(body)["incident_id"]] = due
 
 

@@ -3,7 +3,8 @@
 #   stack: Java 17+ and Maven (the Kafka broker and its jars), the PostgreSQL server (initdb,
 #          pg_ctl; Debian keeps them in /usr/lib/postgresql/<version>/bin, off PATH).
 #   test (the default): the stack's, plus promtool (package prometheus), which checks the alert
-#          rules, and Chromium for the browser tests.
+#          rules, Prometheus Alertmanager (its webhook posts to intake in a test), and Chromium
+#          for the browser tests.
 # Needs root or sudo. Without apt-get it installs nothing and names what to install.
 set -euo pipefail
 
@@ -31,6 +32,8 @@ command -v mvn >/dev/null 2>&1 || needs+=("Maven (mvn)|maven")
 have_postgres_server || needs+=("the PostgreSQL 15 server (initdb, pg_ctl)|postgresql-15 postgresql")
 if [ "$what" = test ]; then
   command -v promtool >/dev/null 2>&1 || needs+=("promtool|prometheus")
+  command -v prometheus-alertmanager >/dev/null 2>&1 \
+    || needs+=("Prometheus Alertmanager (prometheus-alertmanager)|prometheus-alertmanager")
   command -v chromium >/dev/null 2>&1 || needs+=("Chromium (chromium)|chromium")
 fi
 [ ${#needs[@]} -eq 0 ] && exit 0

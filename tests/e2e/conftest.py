@@ -100,3 +100,44 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         sink.stop()
         drop_database(database, database_url=infra.database_url)
         delete_topics(infra.kafka_bootstrap_servers, f"e2e-{run}-")
+
+
+async def put_agent_olga(system: System, http: httpx.AsyncClient) -> None:
+    """The one agent of the e2e tests: payments, Czech and English, tier 2, room for three."""
+    agent = await http.put(
+        f"{system.urls['router']}/v1/agents/olga",
+        json={
+            "name": "Olga Dvořák",
+            "skills": {"payments": 4},
+            "languages": ["cs", "en"],
+            "tier": 2,
+            "capacity": 3,
+            "presence": "online",
+        },
+    )
+    assert agent.status_code in (200, 201), agent.text
+
+
+async def put_policy(
+    system: System,
+    http: httpx.AsyncClient,
+    policy_id: str,
+    *,
+    name: str,
+    first_response: str,
+    resolution: str,
+    warn_at_percent: int,
+) -> None:
+    """A 24x7 policy matching every incident, with these targets (ISO 8601 durations)."""
+    policy = await http.put(
+        f"{system.urls['sla']}/v1/policies/{policy_id}",
+        json={
+            "name": name,
+            "priority": 1,
+            "match": {"tiers": [], "severities": [], "kinds": []},
+            "targets": {"first_response": first_response, "resolution": resolution},
+            "warn_at_percent": [warn_at_percent],
+            "calendar": "24x7",
+        },
+    )
+    assert policy.status_code in (200, 201), policy.text

@@ -11,7 +11,7 @@ import pytest
 from harness import EventReader, eventually
 from incident_devstack.pytest_plugin import Infra
 
-from e2e.conftest import System
+from e2e.conftest import System, put_agent_olga, put_policy
 
 pytestmark = [pytest.mark.e2e]
 JANA = {"email": "jana@example.cz", "name": "Jana", "language": "cs", "time_zone": "Europe/Prague"}
@@ -25,30 +25,16 @@ def body_of(message: EmailMessage) -> str:
 async def test_incident_is_assigned_acknowledged_and_breached(system: System, infra: Infra) -> None:
     headers = {"Authorization": f"Bearer {system.api_key}"}
     async with httpx.AsyncClient(headers=headers, timeout=10) as http:
-        agent = await http.put(
-            f"{system.urls['router']}/v1/agents/olga",
-            json={
-                "name": "Olga Dvořák",
-                "skills": {"payments": 4},
-                "languages": ["cs", "en"],
-                "tier": 2,
-                "capacity": 3,
-                "presence": "online",
-            },
+        await put_agent_olga(system, http)
+        await put_policy(
+            system,
+            http,
+            "fast",
+            name="Fast",
+            first_response="PT3S",
+            resolution="PT1H",
+            warn_at_percent=50,
         )
-        assert agent.status_code in (200, 201), agent.text
-        policy = await http.put(
-            f"{system.urls['sla']}/v1/policies/fast",
-            json={
-                "name": "Fast",
-                "priority": 1,
-                "match": {"tiers": [], "severities": [], "kinds": []},
-                "targets": {"first_response": "PT3S", "resolution": "PT1H"},
-                "warn_at_percent": [50],
-                "calendar": "24x7",
-            },
-        )
-        assert policy.status_code in (200, 201), policy.text
 
         async with EventReader(
             infra.kafka_bootstrap_servers, [f"{system.topic_prefix}sla"]

@@ -14,7 +14,7 @@ import pytest
 from harness import EventReader, eventually
 from incident_devstack.pytest_plugin import Infra
 
-from e2e.conftest import System
+from e2e.conftest import System, put_agent_olga, put_policy
 
 pytestmark = [pytest.mark.e2e]
 SUMMARY = "Platební brána měla prošlý certifikát; obnovili jsme ho a platby <kartou> fungují."
@@ -84,33 +84,6 @@ class Journey:
             )
 
 
-async def prepare(system: System, http: httpx.AsyncClient) -> None:
-    agent = await http.put(
-        f"{system.urls['router']}/v1/agents/olga",
-        json={
-            "name": "Olga Dvořák",
-            "skills": {"payments": 4},
-            "languages": ["cs", "en"],
-            "tier": 2,
-            "capacity": 3,
-            "presence": "online",
-        },
-    )
-    assert agent.status_code in (200, 201), agent.text
-    policy = await http.put(
-        f"{system.urls['sla']}/v1/policies/standard",
-        json={
-            "name": "Standard",
-            "priority": 1,
-            "match": {"tiers": [], "severities": [], "kinds": []},
-            "targets": {"first_response": "PT1H", "resolution": "PT8H"},
-            "warn_at_percent": [75],
-            "calendar": "24x7",
-        },
-    )
-    assert policy.status_code in (200, 201), policy.text
-
-
 async def test_one_incident_through_its_whole_life(system: System, infra: Infra) -> None:
     headers = {"Authorization": f"Bearer {system.api_key}"}
     sla_topic = [f"{system.topic_prefix}sla"]
@@ -118,7 +91,16 @@ async def test_one_incident_through_its_whole_life(system: System, infra: Infra)
         httpx.AsyncClient(headers=headers, timeout=10) as http,
         EventReader(infra.kafka_bootstrap_servers, sla_topic) as sla_events,
     ):
-        await prepare(system, http)
+        await put_agent_olga(system, http)
+        await put_policy(
+            system,
+            http,
+            "standard",
+            name="Standard",
+            first_response="PT1H",
+            resolution="PT8H",
+            warn_at_percent=75,
+        )
         posted = await http.post(
             f"{system.urls['intake']}/v1/incidents",
             json={

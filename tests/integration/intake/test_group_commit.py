@@ -1,6 +1,6 @@
 """Concurrent POST /v1/incidents share transactions (group commit) on the real database, and
 each report still gets its own answer: new incidents with their own references and events,
-one incident per Idempotency-Key or open dedup_key, a 422 for a reused key alone, a burst for
+one incident per Idempotency-Key or open dedup_key, a 409 for a reused key alone, a burst for
 one customer that all succeeds, and a customer row written only when its details change."""
 
 import asyncio
@@ -81,7 +81,7 @@ async def test_a_reused_key_inside_a_group_fails_only_that_request(intake: Runni
     )
     # Whichever of the two arrived first made the incident; the other reused its key.
     made, reused = (first, other) if first.status_code == 201 else (other, first)
-    assert (made.status_code, reused.status_code, keyless.status_code) == (201, 422, 201)
+    assert (made.status_code, reused.status_code, keyless.status_code) == (201, 409, 201)
     assert reused.headers["content-type"] == "application/problem+json"
     assert reused.json()["title"] == "Idempotency-Key reused with a different request"
     assert await intake.scalar("SELECT count(*) FROM intake.incidents") == 2
@@ -93,7 +93,7 @@ async def test_a_reused_key_inside_a_group_fails_only_that_request(intake: Runni
         (report_body(title="Yet another body"), key),
         (report_body(title="New"), str(uuid4())),
     )
-    assert (again.status_code, reused_again.status_code, new.status_code) == (200, 422, 201)
+    assert (again.status_code, reused_again.status_code, new.status_code) == (200, 409, 201)
     assert again.json() == made.json()
     assert await intake.scalar("SELECT count(*) FROM intake.incidents") == 3
 

@@ -57,7 +57,7 @@ async def test_idempotency_key_replays_the_first_answer(intake: RunningIntake) -
     assert again.headers["location"] == first.headers["location"]
 
     reused = await intake.report(report_body(title="Something else"), key=key)
-    assert reused.status_code == 422
+    assert reused.status_code == 409
     assert reused.headers["content-type"] == "application/problem+json"
     assert reused.json()["title"] == "Idempotency-Key reused with a different request"
 

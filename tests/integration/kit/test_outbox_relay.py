@@ -14,7 +14,7 @@ from incident_devstack.pytest_plugin import Infra
 from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
 from incident_kit.metrics import ServiceMetrics
-from incident_kit.outbox import add_events, mark_published, outbox_table
+from incident_kit.outbox import add_events, outbox_table
 from incident_kit.relay import OutboxRelay
 from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry
@@ -163,10 +163,8 @@ async def test_prune_passes_quarantined_events_and_those_held_behind_them(
 
 async def set_published(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> None:
     async with sessions.begin() as session:
-        ids = (
-            await session.scalars(select(outbox.c.id).where(outbox.c.message_key.in_(keys)))
-        ).all()
-        await mark_published(session, outbox, ids=ids, now=T0)
+        published = update(outbox).where(outbox.c.message_key.in_(keys)).values(published_at=T0)
+        await session.execute(published)
 
 
 async def keys_left(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -45,6 +45,8 @@ def error_fields(document: dict[str, Any]) -> set[str]:
         (body(dedup_key=""), "dedup_key"),
         (body(customer={"name": "Nobody"}), "customer"),
         (body(customer={"email": "not-an-email"}), "customer.email"),
+        (body(customer={"email": "ann@host.test"}), "customer.email"),
+        (body(customer={"customer_id": None, "email": "a@b.org\x00"}), "customer.email"),
         (body(customer={"email": "a@b.org", "tier": "gold"}), "customer.tier"),
         (body(customer={"email": "a@b.org", "language": "EN"}), "customer.language"),
         (body(customer={"email": "a@b.org", "phone": "call me"}), "customer.phone"),
@@ -61,6 +63,11 @@ def test_defaults_and_derived_customer() -> None:
     assert report.language is None and report.dedup_key is None
     assert report.customer.customer_id == "email:ann@example.com"
     assert report.customer.tier is None and report.required_skills == ("payments",)
+
+
+def test_text_is_stored_as_given() -> None:
+    # Not trimmed: the schema's maxLength counts what is sent, and " " alone is refused.
+    assert IncidentIn.model_validate(body(title="  Checkout  ")).title == "  Checkout  "
 
 
 def test_html_is_kept_as_text() -> None:

@@ -1,6 +1,7 @@
 """HTTP errors at the edge: problem+json naming the field, 401, 413 for huge bodies, 503 with
 Retry-After when the database connection was lost or none was free in time."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import httpx
@@ -42,6 +43,10 @@ def make_client() -> httpx.AsyncClient:
                 connection_invalidated=order.colour == "dropped",
             )
         return {"quantity": order.quantity}
+
+    @app.get("/orders")
+    async def orders() -> list[int]:
+        return []
 
     app.add_middleware(BodySizeLimit, max_bytes=2048)
     # Unexpected errors answer 500 like under a server, instead of being raised into the test.
@@ -125,3 +130,43 @@ async def test_a_database_that_is_down_asks_the_caller_to_retry() -> None:
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["retry-after"] == "2"
         assert answer.json()["title"] == "Service temporarily unavailable"
+
+
+async def test_a_key_with_non_ascii_bytes_is_refused_not_a_defect() -> None:
+    # compare_digest refuses str with non-ASCII characters: this was a 500.
+    response = await make_client().post(
+        "/orders", json={"quantity": 1, "colour": "red"}, headers={b"Authorization": b"Bearer \xe9"}
+    )
+    assert response.status_code == 401
+    assert response.json()["title"] == "Invalid API key"
+
+
+async def test_a_streamed_body_past_the_limit_is_413_too() -> None:
+    # Without Content-Length the limit trips while FastAPI reads the body: this was a 400.
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 500
+
+    response = await make_client().post(
+        "/orders", content=chunks(), headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"] == "limit is 2048 bytes"
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_problem() -> None:
+    response = await make_client().post(
+        "/orders",
+        content=b'{"colour": "\xff"}',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_wrong_method_lists_every_method_of_the_path() -> None:
+    # Starlette named only the first route's methods: "Allow: POST".
+    response = await make_client().request("OPTIONS", "/orders")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"] == "application/problem+json"

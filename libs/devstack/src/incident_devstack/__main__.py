@@ -27,6 +27,8 @@ def print_report(paths: StackPaths, report: stack.UpReport, seconds: float) -> N
     for name in report.services:
         url = service_url(state, name)
         print(f"{name:<12} {url}  docs {url}/docs  asyncapi {url}/asyncapi  metrics {url}/metrics")
+    if "intake" in report.services:
+        print(f"intake mail  127.0.0.1:{state.port('intake-smtp')}  (inbound SMTP)")
     if report.services:
         print(f"API key      {state.api_key}")
     if report.seeded:

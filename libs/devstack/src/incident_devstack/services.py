@@ -30,6 +30,7 @@ from incident_devstack.processes import (
 from incident_devstack.state import StackState
 
 SERVICE_NAMES = ("intake", "router", "sla", "notifier")
+INTAKE_SMTP = "intake-smtp"
 MIGRATE_TIMEOUT_S = 300.0
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
@@ -65,9 +66,17 @@ def service_environment(
         "NOTIFIER_SMTP_PORT": str(smtp_port),
     }
     env.update({http_port_variable(name): str(state.port(name)) for name in names})
+    if "intake" in names:  # intake's inbound mail (SMTP) server and Events API routing key
+        env["INTAKE_SMTP_PORT"] = str(state.port(INTAKE_SMTP))
+        env["INTAKE_EVENTS_ROUTING_KEYS"] = demo_routing_key(state)
     if "notifier" in names:
         env["NOTIFIER_PUBLIC_URL"] = service_url(state, "notifier")
     return env
+
+
+def demo_routing_key(state: StackState) -> str:
+    """The Events API routing key of the demo, as secret as its API key."""
+    return "events-" + state.demo_api_key().removeprefix("demo-admin-")
 
 
 def reclaim_ports(state: StackState, names: Sequence[str]) -> None:
@@ -75,6 +84,8 @@ def reclaim_ports(state: StackState, names: Sequence[str]) -> None:
     for name in names:
         if not service_running(state, name):
             state.reclaim_port(name)
+            if name == "intake":
+                state.reclaim_port(INTAKE_SMTP)
 
 
 def _serve_argv(name: str) -> list[str]:

@@ -114,6 +114,9 @@ def stack_env(
         "SMTP_PORT": str(state.port("smtp")),
         "MAIL_DIR": str(paths.mail),
     }
+    if "intake" in names:
+        values["INTAKE_SMTP_PORT"] = str(state.port(services.INTAKE_SMTP))
+        values["EVENTS_ROUTING_KEY"] = services.demo_routing_key(state)
     return values
 
 

@@ -19,7 +19,13 @@ from incident_devstack.paths import StackPaths
 from incident_devstack.processes import free_port, port_open
 
 # The services' documented defaults, used whenever they are free.
-PREFERRED_PORTS = {"intake": 8001, "router": 8002, "sla": 8003, "notifier": 8004}
+PREFERRED_PORTS = {
+    "intake": 8001,
+    "router": 8002,
+    "sla": 8003,
+    "notifier": 8004,
+    "intake-smtp": 2525,
+}
 
 
 @dataclass

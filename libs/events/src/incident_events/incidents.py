@@ -54,6 +54,10 @@ class IncidentReported(EventData):
     required_skills: list[str] = Field(default_factory=list)
     reported_at: UtcDatetime
     dedup_key: str | None = None
+    logged_by: str | None = Field(
+        default=None,
+        description="The agent who logged the report for the customer, e.g. taken by phone or fax.",
+    )
 
 
 class IncidentStatusChanged(EventData):

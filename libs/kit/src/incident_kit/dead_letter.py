@@ -13,12 +13,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from incident_events import dead_letter_topic
 
-from incident_kit.errors import PoisonMessage, redacted_reason
+from incident_kit.errors import redacted_reason
 from incident_kit.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-
-__all__ = ["DeadLetter", "DeadLetters", "PoisonMessage"]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,11 +43,15 @@ class RequestMetrics:
 
 
 def api_key_guard(keys: frozenset[str]) -> Callable[..., Awaitable[str]]:
-    """A dependency admitting requests whose `Authorization: Bearer` is one of `keys`."""
-    bearer = HTTPBearer(auto_error=False)
+    """A dependency admitting requests whose `Authorization: Bearer` is one of `keys`. As a
+    security dependency it puts the bearer scheme in OpenAPI, which marks the guarded routes."""
+    bearer = HTTPBearer(auto_error=False, description="An API key of this service.")
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500 before).
+    known = [key.encode() for key in keys]
 
-    async def require_api_key(request: Request) -> str:
-        credentials: HTTPAuthorizationCredentials | None = await bearer(request)
+    async def require_api_key(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> str:
         if credentials is None:
             raise Problem(
                 401,
@@ -54,7 +59,8 @@ def api_key_guard(keys: frozenset[str]) -> Callable[..., Awaitable[str]]:
                 "send Authorization: Bearer <key>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if not any(secrets.compare_digest(credentials.credentials, key) for key in keys):
+        given = credentials.credentials.encode()
+        if not any(secrets.compare_digest(given, key) for key in known):
             raise Problem(
                 401,
                 "Invalid API key",
@@ -81,7 +87,7 @@ def probes_router(
     async def prometheus_metrics() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/healthz", responses={503: {"description": "A consumer or loop has died"}})
+    @router.get("/healthz", responses={503: _probe_failing("A consumer or loop has died")})
     async def alive(response: Response) -> dict[str, object]:
         failures = liveness.failures()
         if failures:
@@ -89,7 +95,7 @@ def probes_router(
             return {"status": "failing", "failures": failures}
         return {"status": "ok"}
 
-    @router.get("/readyz", responses={503: {"description": "A dependency it needs is away"}})
+    @router.get("/readyz", responses={503: _probe_failing("A dependency it needs is away")})
     async def ready(response: Response) -> dict[str, object]:
         checks = await readiness()
         is_ready = all(checks[name] for name in needs)
@@ -101,3 +107,11 @@ def probes_router(
         }
 
     return router
+
+
+PROBE_BODY = {"type": "object", "additionalProperties": True}
+
+
+def _probe_failing(description: str) -> dict[str, Any]:
+    # A probe's 503 carries the same JSON object as its 200, not a problem.
+    return {"description": description, "content": {"application/json": {"schema": PROBE_BODY}}}

@@ -37,19 +37,6 @@ async def claim_events(
     return set((await session.execute(statement)).scalars())
 
 
-async def claim_event(
-    session: AsyncSession, table: Table, *, consumer: str, event_id: UUID, event_type: str
-) -> bool:
-    """True the first time this consumer sees the event; False on every redelivery."""
-    statement = (
-        insert(table)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
-    )
-    return (await session.execute(statement)).first() is not None
-
-
 async def release_claim(
     session: AsyncSession, table: Table, *, consumer: str, event_id: UUID
 ) -> None:

@@ -15,7 +15,7 @@ NULL) once the cause is fixed, and the relay publishes it and then the rows it h
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.event import listen
@@ -107,12 +106,6 @@ async def add_events(session: AsyncSession, table: Table, events: Iterable[Event
         return
     await session.execute(insert(table), rows)
     session.info[_WROTE_OUTBOX] = True
-
-
-async def mark_published(
-    session: AsyncSession, table: Table, *, ids: Sequence[int], now: datetime
-) -> None:
-    await session.execute(update(table).where(table.c.id.in_(ids)).values(published_at=now))
 
 
 async def prune_published(session: AsyncSession, table: Table, *, created_before: datetime) -> int:

@@ -10,25 +10,12 @@ increment cannot interleave. uvicorn's own `limit_concurrency` is not used: it a
 probes, and answers plain text without `Retry-After`.
 """
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from incident_kit.problems import problem_response
 
 NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
-
-# For OpenAPI: what every API route may answer when the process is overloaded.
-RETRY_AFTER = {"description": "Seconds to wait", "schema": {"type": "integer"}}
-OVERLOAD_RESPONSE: dict[int | str, dict[str, Any]] = {
-    503: {
-        "description": "Overloaded, or no database connection came in time: send the request "
-        "again after Retry-After seconds (a POST with the same Idempotency-Key).",
-        "content": {"application/problem+json": {}},
-        "headers": {"Retry-After": RETRY_AFTER},
-    }
-}
 
 
 class OverloadMetrics:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from incident_kit.errors import is_infrastructure_error
@@ -24,11 +25,12 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
 
-class Problem(Exception):
-    """An error a route raises to answer with problem+json."""
+class Problem(HTTPException):
+    """An error a route raises to answer with problem+json. An HTTPException, so that FastAPI
+    lets it through where it turns other errors into its own (e.g. while reading the body)."""
 
     def __init__(self, status: int, title: str, detail: str = "", **extra: Any) -> None:
-        super().__init__(detail or title)
+        super().__init__(status, detail or title)
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
 
@@ -67,12 +69,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        headers = error.headers
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem_response(
             error.status_code,
             str(error.detail),
             str(error.detail),
             request.url.path,
-            headers=error.headers,
+            headers=headers,
         )
 
     @app.exception_handler(Problem)
@@ -122,6 +127,24 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         log.exception("unhandled error on %s", request.url.path)
         return problem_response(500, "Internal error", "The error was logged.", request.url.path)
+
+
+# The methods a 405 may list; OPTIONS and TRACE are answered by no route here.
+_ROUTABLE_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method a route answers at this path: Starlette's 405 names only the first route's,
+    while one path often has several (GET, PUT and DELETE of an agent). Each is asked of the
+    routes as a request would be, included routers too."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _ROUTABLE_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    )
 
 
 class BodySizeLimit:

@@ -6,7 +6,7 @@ timeout), then the background loops, the relay and the database.
 
 The app sheds HTTP requests past `max_in_flight_requests` (incident_kit.overload); /readyz asks
 the checks a service needs, /healthz whether its consumers and background tasks still run
-(incident_kit.probes).
+(incident_kit.probes). Its OpenAPI documents every problem+json answer (incident_kit.openapi).
 """
 
 import asyncio
@@ -33,8 +33,9 @@ from incident_kit.http import RequestMetrics, probes_router
 from incident_kit.kafka import broker_security, client_options
 from incident_kit.logs import configure_logging
 from incident_kit.metrics import ServiceMetrics
+from incident_kit.openapi import install_problem_documentation
 from incident_kit.outbox import wake_relay_after_commits
-from incident_kit.overload import OVERLOAD_RESPONSE, InFlightLimit, OverloadMetrics
+from incident_kit.overload import InFlightLimit, OverloadMetrics
 from incident_kit.probes import Liveness, Readiness, database_check
 from incident_kit.problems import BodySizeLimit, install_problem_handlers
 from incident_kit.relay import OutboxRelay
@@ -138,8 +139,9 @@ def build_app(
         lifespan=_lifespan(runtime, liveness),
     )
     install_problem_handlers(app)
+    install_problem_documentation(app)
     for router in routers:
-        app.include_router(router, responses=OVERLOAD_RESPONSE)
+        app.include_router(router)
     app.include_router(
         probes_router(runtime.metrics, _readiness(runtime), needs=needs, liveness=liveness)
     )

@@ -2,7 +2,8 @@
 Thin: validation is in schemas, the transaction in reporting (reports arriving together share
 one, see group_commit), the rules in domain. Changes to incidents are in changes_api.
 
-Reporting needs the `report` scope (a tier in the report, `admin`); reading an incident
+Reporting needs the `report` scope (`agent` for one an agent logs: phone, fax; a tier in the
+report, `admin`); reading an incident
 `agent` or `admin`, or being the client that reported it; listing `agent` or `admin`.
 """
 
@@ -33,7 +34,10 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Retries with the same key and body return the first answer.",
+        # Visible ASCII: HTTP drops a value's outer whitespace, so " k " would arrive as "k".
+        pattern=r"^[!-~]+$",
+        description="Retries with the same key and body return the first answer; 1 to 255 "
+        "visible ASCII characters, e.g. a UUID.",
     ),
 ]
 
@@ -42,13 +46,18 @@ def incidents_router(runtime: Runtime, metrics: IntakeMetrics, auth: Authenticat
     router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
     reports = _report_committer(runtime, metrics)
     policy = lifecycle_policy(runtime)
-    reporter, any_client = auth.requiring(Scope.REPORT), auth.requiring(*Scope)
+    # `report`, or `agent` for what an agent logs (domain.scope_to_report).
+    reporter = auth.requiring(Scope.REPORT, Scope.AGENT)
+    any_client = auth.requiring(*Scope)
     reader = auth.requiring(*domain.READERS)
 
     @router.post(
         "",
         status_code=status.HTTP_201_CREATED,
-        responses={200: {"model": IncidentOut, "description": "An existing incident (repeat)"}},
+        responses={
+            200: {"model": IncidentOut, "description": "An existing incident (repeat)"},
+            409: {"description": "The Idempotency-Key came first with another body"},
+        },
     )
     async def report(
         request: Request,
@@ -58,7 +67,13 @@ def incidents_router(runtime: Runtime, metrics: IntakeMetrics, auth: Authenticat
         idempotency_key: IdempotencyKey = None,
     ) -> IncidentOut:
         """Report an incident: 201 for a new one, 200 with the existing one for a repeated
-        Idempotency-Key or the dedup_key of an open incident (both are the client's own)."""
+        Idempotency-Key or the dedup_key of an open incident (both are the client's own). A
+        report an agent logs for the customer (phone, fax: `logged_by`) needs `agent`."""
+        needed = domain.scope_to_report(logged_by=body.logged_by)
+        if needed not in client.scopes:
+            missing = domain.ScopeMissing([needed], client.scopes)
+            field = "body.logged_by" if needed is Scope.AGENT else None
+            raise scope_problem(request, missing, field=field)
         if body.customer.tier is not None and not domain.may_set_tier(client):
             missing = domain.ScopeMissing([Scope.ADMIN], client.scopes)
             raise scope_problem(request, missing, field="body.customer.tier")
@@ -73,8 +88,9 @@ def incidents_router(runtime: Runtime, metrics: IntakeMetrics, auth: Authenticat
                 )
             )
         except domain.IdempotencyKeyReused as error:
+            # 409, not 422: the request is valid on its own; it conflicts with an earlier one.
             raise Problem(
-                422,
+                409,
                 "Idempotency-Key reused with a different request",
                 f"the key {error} was first sent with another body; use a new key",
                 field="header.Idempotency-Key",

@@ -17,6 +17,7 @@ from incident_kit.service import build_app, build_runtime
 from intake.api import incidents_router
 from intake.auth import Authenticator
 from intake.changes_api import changes_router
+from intake.channels.wiring import install_channels
 from intake.config import IntakeSettings
 from intake.customers_api import customers_router
 from intake.handlers import register_handlers
@@ -56,6 +57,7 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
             incidents_router(runtime, metrics, auth),
             changes_router(runtime, metrics, auth),
             customers_router(runtime, auth),
+            *install_channels(runtime, metrics, auth),
         ],
         # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
         readiness_needs={"postgresql"},

@@ -4,8 +4,10 @@ from incident_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from intake.channels.config import ChannelSettings
 
-class IntakeSettings(ServiceSettings):
+
+class IntakeSettings(ChannelSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8001, ge=1, le=65535)

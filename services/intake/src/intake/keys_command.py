@@ -6,7 +6,9 @@
 
 A client is created with its first key; its name is its id, recorded on every incident it
 reports. Only DATABASE_URL is needed (migrated with `python -m intake migrate`). The keys of
-API_KEYS are not managed here: they are the built-in client `env`, holding every scope.
+API_KEYS are not managed here: they are the built-in client `env`, holding every scope; the
+channels' built-in clients (`email`, `web-form`, `events`) have no keys to make either. A key
+holding `report` is also a routing key of the Events API (POST /v1/integrations/events).
 Replicas notice a revocation within INTAKE_API_KEY_CACHE_SECONDS.
 """
 
@@ -25,7 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ProgrammingError
 
 from intake import api_keys, repository
-from intake.domain import ENV_CLIENT_ID, Scope
+from intake.domain import BUILT_IN_CLIENT_IDS, ENV_CLIENT_ID, Scope
 from intake.domain.clients import CLIENT_ID_PATTERN, parse_scopes
 
 UNDEFINED_TABLE = "42P01"
@@ -56,6 +58,8 @@ def client_name(text: str) -> str:
         )
     if text == ENV_CLIENT_ID:
         raise argparse.ArgumentTypeError(f"{ENV_CLIENT_ID!r} is the built-in client of API_KEYS")
+    if text in BUILT_IN_CLIENT_IDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is the built-in client of a channel")
     return text
 
 

@@ -130,7 +130,7 @@ async def _replays(
     stored: dict[int, ReportOutcome],
 ) -> dict[int, Answer]:
     """Each retry judged against its key's first request: the same body gets that incident,
-    another body a 422. The first request is in this group, or committed before it."""
+    another body a 409. The first request is in this group, or committed before it."""
     earlier = set(owners) - claimed
     records = await repository.replays_of(session, keys=earlier) if earlier else {}
     answers: dict[int, Answer] = {}

@@ -141,6 +141,7 @@ class IncidentRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    logged_by: Mapped[str | None] = mapped_column(Text)
 
 
 class TimelineRow(Base):

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse
 from incident_events.types import DeliveryChannel
+from incident_kit.fields import EmailAddress, NoNul
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from notifier import repository
 from notifier.domain import Preferences, customer_language
@@ -23,7 +24,8 @@ STATUS_PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
 }
-CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Path(min_length=1, max_length=64), NoNul]
+StatusToken = Annotated[str, Path(max_length=128), NoNul]
 
 
 class PreferencesIn(BaseModel):
@@ -34,7 +36,7 @@ class PreferencesIn(BaseModel):
         pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
         description="BCP 47 tag; messages use en, cs, pl or ru and fall back to en.",
     )
-    email: EmailStr | None = Field(default=None, description="Overrides the reported address.")
+    email: EmailAddress | None = Field(default=None, description="Overrides the reported address.")
     channels: list[DeliveryChannel] = Field(default=[DeliveryChannel.EMAIL], max_length=3)
 
 
@@ -49,8 +51,13 @@ class PreferencesOut(BaseModel):
 def status_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["customers"])
 
-    @router.get("/status/{token}", response_class=HTMLResponse, summary="Customer status page")
-    async def status_page(token: Annotated[str, Path(max_length=128)]) -> HTMLResponse:
+    @router.get(
+        "/status/{token}",
+        response_class=HTMLResponse,
+        summary="Customer status page",
+        responses={404: {"description": "No incident has this status link"}},
+    )
+    async def status_page(token: StatusToken) -> HTMLResponse:
         async with runtime.sessions() as session:
             view = await repository.incident_by_token(session, token=token)
             customer_id = view.customer_id if view else None
@@ -83,7 +90,11 @@ def preferences_router(
         cache.forget(customer_id)
         return _preferences_out(customer_id, preferences, now)
 
-    @router.get("/{customer_id}/preferences", response_model=PreferencesOut)
+    @router.get(
+        "/{customer_id}/preferences",
+        response_model=PreferencesOut,
+        responses={404: {"description": "The customer has set no preferences"}},
+    )
     async def get_preferences(customer_id: CustomerId) -> PreferencesOut:
         async with runtime.sessions() as session:
             stored = await repository.stored_preferences(session, customer_id=customer_id)

@@ -8,8 +8,9 @@ applied (a dead letter replayed late, say) changes nothing (`repository.set_stat
 
 import logging
 import secrets
+from collections.abc import Callable
 
-from incident_events import Topic
+from incident_events import EventData, Topic
 from incident_events.incidents import IncidentReported, IncidentResolved, IncidentStatusChanged
 from incident_events.sla import SlaBreached, SlaClockStarted
 from incident_kit.consumer import Received, subscribe
@@ -23,6 +24,8 @@ from notifier.preferences_cache import PreferencesCache
 from notifier.rendering import render_message
 
 log = logging.getLogger(__name__)
+# A domain planner of a message about a fact: plan_breach_apology, plan_resolution.
+Plan = Callable[..., PlannedMessage | None]
 
 
 def register_handlers(
@@ -73,7 +76,9 @@ class NotifierHandlers:
                     status="resolved",
                     changed_at=resolved.resolved_at,
                 )
-                await self._tell_resolution(received, resolved)
+                await self._tell(
+                    received, resolved, domain.plan_resolution, "resolution", "message"
+                )
             case _:
                 return  # a fact that changes nothing the customer sees from here
 
@@ -86,32 +91,25 @@ class NotifierHandlers:
                 )
                 await self._acknowledge_if_ready(received, view)
             case SlaBreached() as breached:
-                found = await repository.find_incident(session, incident_id=breached.incident_id)
-                if found is None:
-                    log.warning("breach of an incident never reported here; no apology sent")
-                    return
-                planned = domain.plan_breach_apology(
-                    found,
-                    breached,
-                    cause_event_id=str(received.event.id),
-                    status_url=self._status_url(found),
-                    preferences=await self._preferences.preferences_of(
-                        session, customer_id=found.customer_id
-                    ),
+                await self._tell(
+                    received, breached, domain.plan_breach_apology, "breach", "apology"
                 )
-                await self._record(received, planned)
             case _:
                 return
 
-    async def _tell_resolution(self, received: Received, resolved: IncidentResolved) -> None:
+    async def _tell(
+        self, received: Received, fact: EventData, plan: Plan, about: str, what: str
+    ) -> None:
+        """Plan and record a message about an incident this projection knows (an apology for a
+        breach, the resolution); one never reported here gets none."""
         session = received.session
-        found = await repository.find_incident(session, incident_id=resolved.incident_id)
+        found = await repository.find_incident(session, incident_id=fact.incident_id)
         if found is None:
-            log.warning("resolution of an incident never reported here; no message sent")
+            log.warning("%s of an incident never reported here; no %s sent", about, what)
             return
-        planned = domain.plan_resolution(
+        planned = plan(
             found,
-            resolved,
+            fact,
             cause_event_id=str(received.event.id),
             status_url=self._status_url(found),
             preferences=await self._preferences.preferences_of(

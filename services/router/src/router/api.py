@@ -3,14 +3,15 @@ repository or a placement use case in one transaction, answer."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from incident_events import Event, EventData, new_event
+from incident_kit.fields import EmailAddress, NoCoercion, NoNul
 from incident_kit.outbox import add_events
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import placement, repository
@@ -20,11 +21,13 @@ from router.tables import outbox
 
 SOURCE = "/router"
 SkillSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-SkillLevel = Annotated[int, Field(ge=1, le=5)]
+SkillLevel = Annotated[int, Field(ge=1, le=5), NoCoercion]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+# Bounded: PostgreSQL's OFFSET takes a bigint, and a larger one failed there with a 500.
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such agent"}}
 
 
 class AgentIn(BaseModel):
@@ -32,16 +35,24 @@ class AgentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    email: EmailStr | None = None
+    name: Annotated[str, NoNul] = Field(min_length=1, max_length=200)
+    email: EmailAddress | None = None
     skills: dict[SkillSlug, SkillLevel] = Field(
-        default_factory=dict, max_length=100, description="Skill slug -> level 1 (basic)..5."
+        default_factory=dict,
+        max_length=100,
+        description="Skill slug -> level 1 (basic)..5.",
+        # pydantic documents the key pattern as patternProperties, which alone admits any key.
+        json_schema_extra={"additionalProperties": False},
     )
     languages: list[Language] = Field(
         min_length=1, max_length=20, description="ISO 639-1 codes, lower case, e.g. en, cs."
     )
-    tier: int = Field(ge=1, le=3, description="1 first line .. 3 expert; critical needs 3.")
-    capacity: int = Field(ge=0, le=100, description="Incidents the agent works at once.")
+    tier: Annotated[int, NoCoercion] = Field(
+        ge=1, le=3, description="1 first line .. 3 expert; critical needs 3."
+    )
+    capacity: Annotated[int, NoCoercion] = Field(
+        ge=0, le=100, description="Incidents the agent works at once."
+    )
     presence: Literal["online", "away", "offline"]
 
 
@@ -115,7 +126,7 @@ def routing_router(
         response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return AgentOut.model_validate(row)
 
-    @router.get("/agents/{agent_id}")
+    @router.get("/agents/{agent_id}", responses=NOT_FOUND)
     async def get_agent(agent_id: AgentId) -> AgentOut:
         async with runtime.sessions() as session:
             row = await repository.get_agent(session, agent_id=agent_id)
@@ -129,7 +140,9 @@ def routing_router(
             rows = await repository.list_agents(session, limit=limit, offset=offset)
         return AgentList(items=[AgentOut.model_validate(row) for row in rows])
 
-    @router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+    @router.delete(
+        "/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
+    )
     async def delete_agent(agent_id: AgentId) -> None:
         """Remove an agent; its open incidents go to other agents or back to the queue."""
         async with runtime.sessions.begin() as session:

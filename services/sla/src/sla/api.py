@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
+from incident_kit.fields import NoNul
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
 
@@ -12,7 +13,7 @@ from sla.policy_cache import PolicyCache
 from sla.resources import ClockView, IncidentSla, PolicyBody, PolicyOut
 
 PolicyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)]
-IncidentId = Annotated[str, Path(min_length=1, max_length=64)]
+IncidentId = Annotated[str, Path(min_length=1, max_length=64), NoNul]
 Guard = Callable[..., Awaitable[str]]
 
 
@@ -32,7 +33,7 @@ def policies_router(runtime: Runtime, guard: Guard, cache: PolicyCache) -> APIRo
         response.status_code = 201 if created else 200
         return PolicyOut.of(row)
 
-    @router.get("/{policy_id}")
+    @router.get("/{policy_id}", responses={404: {"description": "No such policy"}})
     async def get_policy(policy_id: PolicyId) -> PolicyOut:
         async with runtime.sessions() as session:
             row = await repository.policy_row(session, policy_id=policy_id)
@@ -53,7 +54,7 @@ def policies_router(runtime: Runtime, guard: Guard, cache: PolicyCache) -> APIRo
 def incidents_router(runtime: Runtime, guard: Guard) -> APIRouter:
     router = APIRouter(prefix="/v1/incidents", tags=["clocks"], dependencies=[Depends(guard)])
 
-    @router.get("/{incident_id}/sla")
+    @router.get("/{incident_id}/sla", responses={404: {"description": "sla has not seen it"}})
     async def incident_sla(incident_id: IncidentId) -> IncidentSla:
         """The incident's clocks with their time to breach (empty when no policy matched)."""
         async with runtime.sessions() as session:

@@ -1,16 +1,18 @@
 """The bodies of the sla HTTP API: policies as clients write and read them, and an incident's
 clocks as the board shows them."""
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from incident_events.types import CustomerTier, Severity, SlaMetric
+from incident_kit.fields import NoCoercion, NoNul, refuse_coercion
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    TypeAdapter,
+    JsonValue,
     WithJsonSchema,
     field_validator,
 )
@@ -19,34 +21,50 @@ from sla.calendars import CALENDARS
 from sla.domain import Policy, SlaClock, time_to_breach
 from sla.tables import PolicyRow
 
-_DURATION = TypeAdapter(timedelta)
+# ISO 8601 durations in days, hours, minutes and seconds, each at most three digits: a set
+# that a pattern describes exactly, so clients (and the fuzzer) know what is accepted. Years,
+# months and weeks have no fixed length; fractions are not whole seconds.
+_TIME = r"T(?:\d{1,3}H(?:\d{1,3}M)?(?:\d{1,3}S)?|\d{1,3}M(?:\d{1,3}S)?|\d{1,3}S)"
+DURATION = re.compile(rf"^P(?:\d{{1,3}}D(?:{_TIME})?|{_TIME})$")
+# What the pattern admits without a length of time.
+ZERO_DURATION = r"^P(?:0+D)?(?:T(?:0+H)?(?:0+M)?(?:0+S)?)?$"
+# The longest target: above the longest duration the pattern admits (P999DT999H999M999S).
+MAX_TARGET_SECONDS = 1100 * 24 * 3600
+_UNIT_SECONDS = {"D": 86400, "H": 3600, "M": 60, "S": 1}  # M only follows T: minutes
 
 
 def _seconds(value: Any) -> Any:
-    """An ISO 8601 duration ("PT1H") becomes whole seconds; numbers pass on to int checks."""
+    """An ISO 8601 duration ("PT1H") becomes whole seconds; numbers, not booleans, pass on to
+    the int checks."""
     if not isinstance(value, str):
-        return value
-    seconds = _DURATION.validate_python(value).total_seconds()
-    if seconds != int(seconds):
-        raise ValueError("must be a whole number of seconds")
-    return int(seconds)
+        return refuse_coercion(value)
+    if not DURATION.match(value):
+        raise ValueError("must be seconds or a duration like PT1H, P1DT12H or PT90M")
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)([DHMS])", value))
 
 
 TargetSeconds = Annotated[
     int,
     BeforeValidator(_seconds),
-    Field(gt=0, le=366 * 24 * 3600),
+    Field(gt=0, le=MAX_TARGET_SECONDS),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "format": "duration", "examples": ["PT1H"]},
-                {"type": "integer", "minimum": 1},
+                {
+                    "type": "string",
+                    "pattern": DURATION.pattern,
+                    "not": {"pattern": ZERO_DURATION},
+                    "examples": ["PT1H"],
+                },
+                {"type": "integer", "minimum": 1, "maximum": MAX_TARGET_SECONDS},
             ],
-            "description": "ISO 8601 duration or seconds; answered in seconds.",
+            "description": "ISO 8601 duration (days, hours, minutes, seconds) or seconds; "
+            "answered in seconds.",
         }
     ),
 ]
-Percent = Annotated[int, Field(ge=1, le=99)]
+CALENDAR_NAMES: list[JsonValue] = [*sorted(CALENDARS)]  # the schema's enum of `calendar`
+Percent = Annotated[int, Field(ge=1, le=99), NoCoercion]
 
 
 class PolicyMatch(BaseModel):
@@ -56,7 +74,9 @@ class PolicyMatch(BaseModel):
 
     tiers: list[CustomerTier] = Field(default_factory=list)
     severities: list[Severity] = Field(default_factory=list)
-    kinds: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
+    kinds: list[Annotated[str, Field(min_length=1, max_length=64), NoNul]] = Field(
+        default_factory=list
+    )
 
 
 class PolicyTargets(BaseModel):
@@ -70,12 +90,14 @@ class PolicyTargets(BaseModel):
 class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    priority: int = Field(ge=0, le=1_000_000, description="Lower wins when several match.")
+    name: Annotated[str, NoNul] = Field(min_length=1, max_length=200)
+    priority: Annotated[int, NoCoercion] = Field(
+        ge=0, le=1_000_000, description="Lower wins when several match."
+    )
     match: PolicyMatch = Field(default_factory=PolicyMatch)
     targets: PolicyTargets
     warn_at_percent: list[Percent] = Field(default_factory=lambda: [75], max_length=10)
-    calendar: str = "24x7"
+    calendar: str = Field(default="24x7", json_schema_extra={"enum": CALENDAR_NAMES})
 
     @field_validator("calendar")
     @classmethod

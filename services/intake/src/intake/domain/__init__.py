@@ -6,15 +6,20 @@ the facts to publish."""
 from intake.domain.amendments import Amendment, amend
 from intake.domain.assignment import assign
 from intake.domain.clients import (
+    BUILT_IN_CLIENT_IDS,
+    EMAIL_CLIENT,
     ENV_CLIENT,
     ENV_CLIENT_ID,
+    EVENTS_CLIENT,
     READERS,
+    WEB_FORM_CLIENT,
     Client,
     Scope,
     ScopeMissing,
     may_read_incident,
     may_set_tier,
     require_any,
+    scope_to_report,
     sees_customer_contacts,
 )
 from intake.domain.comments import Comment, add_comment
@@ -73,13 +78,17 @@ from intake.domain.reports import (
 from intake.domain.timeline import is_public
 
 __all__ = [
+    "BUILT_IN_CLIENT_IDS",
     "CLOSED_STATUSES",
     "CUSTOMER_FIELDS",
+    "EMAIL_CLIENT",
     "ENV_CLIENT",
     "ENV_CLIENT_ID",
+    "EVENTS_CLIENT",
     "READERS",
     "REFERENCE_PREFIX",
     "TRANSITIONS",
+    "WEB_FORM_CLIENT",
     "Amendment",
     "Assignee",
     "Claim",
@@ -129,6 +138,7 @@ __all__ = [
     "request_fingerprint",
     "require_any",
     "resolve_customers",
+    "scope_to_report",
     "sees_customer_contacts",
     "unique_skills",
 ]

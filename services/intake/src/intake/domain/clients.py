@@ -7,7 +7,11 @@ repository.
 - `admin`: manage customers (their tier above all) and read every incident and customer.
 
 The keys of the environment variable API_KEYS belong to one built-in client, `env`, holding
-every scope: the demo, the other services and the tests use them as before.
+every scope: the demo, the other services and the tests use them as before. The channels
+without an API key of their own report as built-in clients holding only `report`: `email`
+(inbound SMTP), `web-form` (GET/POST /report) and `events` (the routing keys of
+INTAKE_EVENTS_ROUTING_KEYS). Being clients, their Idempotency-Keys and dedup_keys are their
+own, and without `admin` they never set a customer's tier.
 """
 
 from collections.abc import Collection, Iterable
@@ -39,6 +43,13 @@ class Client:
 
 
 ENV_CLIENT = Client(ENV_CLIENT_ID, ALL_SCOPES)
+EMAIL_CLIENT = Client("email", frozenset({Scope.REPORT}))
+WEB_FORM_CLIENT = Client("web-form", frozenset({Scope.REPORT}))
+EVENTS_CLIENT = Client("events", frozenset({Scope.REPORT}))
+# Not to be made with `python -m intake keys`: a key of theirs would speak for a channel.
+BUILT_IN_CLIENT_IDS = frozenset(
+    client.client_id for client in (ENV_CLIENT, EMAIL_CLIENT, WEB_FORM_CLIENT, EVENTS_CLIENT)
+)
 # A client's id is the name it is created with: short, readable in listings and incidents.
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -57,6 +68,12 @@ class ScopeMissing(Exception):
 def require_any(client: Client, needed: Collection[Scope]) -> None:
     if not client.holds_any(needed):
         raise ScopeMissing(needed, client.scopes)
+
+
+def scope_to_report(*, logged_by: str | None) -> Scope:
+    """What a report needs: `report`, but `agent` for one an agent logged for the customer
+    (phone, fax: `logged_by`), so that no reporting client speaks for an agent."""
+    return Scope.REPORT if logged_by is None else Scope.AGENT
 
 
 def may_read_incident(client: Client, *, reported_by: str) -> bool:

@@ -39,6 +39,8 @@ class IncidentReport:
     language: str | None = None
     required_skills: tuple[str, ...] = ()
     dedup_key: str | None = None
+    # The agent who took the report for the customer (phone, fax).
+    logged_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Incident:
     first_agent_reply_at: datetime | None = None
     # When the router made the recorded assignment (None before intake kept it).
     assigned_at: datetime | None = None
+    logged_by: str | None = None
 
     @property
     def status_since(self) -> datetime:

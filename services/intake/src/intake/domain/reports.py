@@ -65,6 +65,7 @@ def new_incident(
         language=report.language or customer.language,
         required_skills=unique_skills(report.required_skills),
         dedup_key=report.dedup_key,
+        logged_by=report.logged_by,
         assignee=None,
         client_id=client_id,
         created_at=now,
@@ -87,4 +88,5 @@ def reported(incident: Incident) -> IncidentReported:
         required_skills=list(incident.required_skills),
         reported_at=incident.created_at,
         dedup_key=incident.dedup_key,
+        logged_by=incident.logged_by,
     )

@@ -59,6 +59,7 @@ def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
         closed_at=row.closed_at,
         first_agent_reply_at=row.first_agent_reply_at,
         assigned_at=row.assigned_at,
+        logged_by=row.logged_by,
     )
 
 

@@ -70,6 +70,7 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "required_skills": list(incident.required_skills),
         "dedup_key": incident.dedup_key,
         "client_id": incident.client_id,
+        "logged_by": incident.logged_by,
         "created_at": incident.created_at,
         "updated_at": incident.updated_at,
     }

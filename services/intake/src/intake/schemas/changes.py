@@ -6,6 +6,7 @@ from uuid import uuid4
 
 from incident_events.types import AuthorKind, IncidentKind, IncidentStatus, Severity, Visibility
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from intake.domain import Amendment, Comment, StatusChange
 from intake.schemas.fields import CommentBody, Note, ShortText
@@ -68,8 +69,17 @@ class CommentIn(BaseModel):
         )
 
 
+# The rule of AmendmentIn._changes_something, for the schema: severity or kind, not null.
+_CHANGES_SOMETHING: JsonDict = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("severity", "kind")
+    ]
+}
+
+
 class AmendmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_CHANGES_SOMETHING)
 
     severity: Severity | None = None
     kind: IncidentKind | None = None

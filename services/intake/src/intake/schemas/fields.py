@@ -6,14 +6,9 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import Path, Query
+from incident_kit.fields import NoNul as NoNul  # re-exported for intake's modules
+from incident_kit.fields import NotBlank as NotBlank
 from pydantic import AfterValidator, Field, StringConstraints
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and no legitimate report contains one.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 @cache
@@ -29,17 +24,10 @@ def _known_time_zone(value: str) -> str:
     return value
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-# Text fields: bounded, without NUL. HTML is kept as text; intake never renders it.
-NoNul = AfterValidator(_no_nul)
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
-]
+# Text fields: bounded, without NUL (PostgreSQL cannot store it), documented as the schema's
+# pattern (incident_kit.fields). Stored as given: a title is not trimmed, as the schema's
+# maxLength counts what is sent. HTML is kept as text; intake never renders it.
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), NotBlank]
 Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. en")]
@@ -51,7 +39,6 @@ TimeZone = Annotated[
     Field(description="IANA time zone name, e.g. Europe/Prague.", examples=["Europe/Prague"]),
 ]
 # What people write about an incident is stored as given, but must say something.
-NotBlank = AfterValidator(_not_blank)
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2_000), NoNul, NotBlank]
 CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NoNul, NotBlank]
 

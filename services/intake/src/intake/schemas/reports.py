@@ -3,14 +3,36 @@
 from typing import Annotated, Self
 
 from incident_events.types import Channel, CustomerTier, IncidentKind, Severity
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from incident_kit.fields import EmailAddress
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.config import JsonDict
 
 from intake.domain import CustomerDetails, IncidentReport, derive_customer_id
 from intake.schemas.fields import Description, Language, ShortText, Slug, TimeZone, Title
 
+# Channels on which the customer speaks to an agent, who then logs the report.
+AGENT_LOGGED_CHANNELS = frozenset({Channel.PHONE, Channel.FAX})
+
+
+# The identification rule of CustomerIn._identified, for the schema: one of them, not null.
+_IDENTIFIED_BY: JsonDict = {
+    "anyOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("customer_id", "email", "phone")
+    ]
+}
+
 
 class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_IDENTIFIED_BY)
 
     customer_id: ShortText | None = Field(
         default=None,
@@ -18,7 +40,7 @@ class CustomerIn(BaseModel):
         "are merged by identity: the answer names the customer the report attached to.",
     )
     name: ShortText | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{3,40}$")] = None
     language: Language | None = Field(default=None, description="Defaults to en for a new one.")
     tier: CustomerTier | None = Field(
@@ -49,8 +71,19 @@ class CustomerIn(BaseModel):
         )
 
 
+# The rule of logged_by, for the schema: a phone or fax report names the agent who logged it.
+_AGENT_LOGGED: list[JsonValue] = [str(c) for c in sorted(AGENT_LOGGED_CHANNELS)]
+_LOGGED_BY_AGENT: JsonDict = {
+    "if": {
+        "properties": {"channel": {"enum": _AGENT_LOGGED}},
+        "required": ["channel"],
+    },
+    "then": {"required": ["logged_by"], "properties": {"logged_by": {"type": "string"}}},
+}
+
+
 class IncidentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_LOGGED_BY_AGENT)
 
     title: Title
     description: Description = ""
@@ -63,6 +96,20 @@ class IncidentIn(BaseModel):
     dedup_key: ShortText | None = Field(
         default=None, description="Reports with the key of an open incident return that incident."
     )
+    logged_by: ShortText | None = Field(
+        default=None,
+        validate_default=True,
+        description="The agent's id when an agent logs the report for the customer; required "
+        "with the channels phone and fax.",
+    )
+
+    @field_validator("logged_by")
+    @classmethod
+    def _logged_by_agent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Only an agent takes a call or a fax: the report says which one.
+        if value is None and info.data.get("channel") in AGENT_LOGGED_CHANNELS:
+            raise ValueError(f"required when the channel is {info.data['channel']}")
+        return value
 
     def to_report(self) -> IncidentReport:
         return IncidentReport(
@@ -75,4 +122,5 @@ class IncidentIn(BaseModel):
             language=self.language,
             required_skills=tuple(self.required_skills),
             dedup_key=self.dedup_key,
+            logged_by=self.logged_by,
         )

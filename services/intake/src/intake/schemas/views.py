@@ -60,6 +60,7 @@ class IncidentOut(BaseModel):
     severity: Severity
     kind: IncidentKind
     channel: Channel
+    logged_by: str | None = Field(description="The agent who logged it (phone, fax).")
     customer: CustomerOut
     language: str
     required_skills: list[str]
@@ -84,6 +85,7 @@ class IncidentOut(BaseModel):
             severity=incident.severity,
             kind=incident.kind,
             channel=incident.channel,
+            logged_by=incident.logged_by,
             customer=CustomerOut.of(incident.customer, contacts=contacts),
             language=incident.language,
             required_skills=list(incident.required_skills),

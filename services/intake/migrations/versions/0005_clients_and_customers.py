@@ -6,16 +6,16 @@ What was stored before belongs to the built-in client `env` (the keys of API_KEY
 customers get their identities, the oldest customer winning an identity two of them share.
 Downgrading fails if two clients hold the same Idempotency-Key or open dedup_key by then.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
