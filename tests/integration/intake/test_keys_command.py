@@ -74,6 +74,7 @@ async def test_the_command_runs_as_a_module_and_refuses_bad_arguments(
     for argv, complaint in [
         (("create", "--client", "desk", "--scopes", "root"), "unknown scope root"),
         (("create", "--client", "env", "--scopes", "admin"), "built-in client"),
+        (("create", "--client", "web-form", "--scopes", "report"), "built-in client of a channel"),
         (("create", "--client", "Has Spaces", "--scopes", "admin"), "lower-case letters"),
         (("revoke", "--client", "nobody"), "no key in use to revoke"),
     ]:

@@ -63,6 +63,21 @@ def test_only_admins_set_a_tier() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "channel_client", [domain.EMAIL_CLIENT, domain.WEB_FORM_CLIENT, domain.EVENTS_CLIENT]
+)
+def test_the_channels_built_in_clients_only_report(channel_client: Client) -> None:
+    assert channel_client.scopes == {Scope.REPORT}
+    assert not domain.may_set_tier(channel_client)
+    assert not domain.sees_customer_contacts(channel_client)
+    assert channel_client.client_id in domain.BUILT_IN_CLIENT_IDS
+
+
+@pytest.mark.parametrize(("logged_by", "needed"), [(None, Scope.REPORT), ("olga", Scope.AGENT)])
+def test_only_an_agent_logs_a_report_for_the_customer(logged_by: str | None, needed: Scope) -> None:
+    assert domain.scope_to_report(logged_by=logged_by) is needed
+
+
 def test_scopes_are_parsed_and_unknown_ones_named() -> None:
     assert parse_scopes(" report, agent ") == {Scope.REPORT, Scope.AGENT}
     with pytest.raises(ValueError, match="unknown scope root, superuser"):

@@ -71,6 +71,15 @@ def test_dedup_keys_are_kept_per_routing_key() -> None:
     assert "a-secret-key" not in stored_dedup_key("a-secret-key", "x")
 
 
+def test_a_clients_own_key_keeps_dedup_keys_per_client_only() -> None:
+    # The same for every key of the client: a rotated key still reaches its open incidents.
+    assert stored_dedup_key(None, "disk-db-1") == "events:disk-db-1"
+    payload = EventIn.model_validate(event()).payload
+    assert payload is not None
+    report = report_of(payload, routing_key=None, dedup_key="disk-db-1", customer_id=None)
+    assert report.dedup_key == "events:disk-db-1"
+
+
 def test_acknowledge_and_resolve_need_only_the_key() -> None:
     for action in ("acknowledge", "resolve"):
         document = {"routing_key": "k", "event_action": action, "dedup_key": "d"}
