@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from incident_events.types import CustomerTier, IncidentStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from intake.repository import CustomerRecord
 from intake.schemas.fields import Language, ShortText, TimeZone
@@ -69,14 +70,17 @@ class CustomerDetailOut(CustomerOut):
 
 
 class CustomerAmendmentIn(BaseModel):
-    """Fields of the customer record to set; null clears the name or time zone. Identities
-    (external ids, e-mail, phone) come from reports and are not changed here."""
+    """Fields of the customer record to set, at least one; null clears the name or time zone.
+    Identities (external ids, e-mail, phone) come from reports and are not changed here."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # minProperties: the rule of _sets_something, stated in the schema.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
 
     name: ShortText | None = None
-    language: Language | None = None
-    tier: CustomerTier | None = None
+    # A customer always has a language and a tier: absent keeps them, null is refused (and
+    # not offered by the schema).
+    language: Language | SkipJsonSchema[None] = None
+    tier: CustomerTier | SkipJsonSchema[None] = None
     time_zone: TimeZone | None = None
 
     @field_validator("language", "tier")

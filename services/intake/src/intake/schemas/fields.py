@@ -3,25 +3,57 @@ time zones, and the ids in URLs."""
 
 import zoneinfo
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from incident_kit.fields import NoNul as NoNul  # re-exported for intake's modules
 from incident_kit.fields import NotBlank as NotBlank
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
+# Not zones a customer lives in: the server's own setting, and tzdata's placeholder.
+NOT_CUSTOMER_ZONES = frozenset({"localtime", "Factory"})
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """The IANA names known to the system's (or the tzdata package's) database, sorted."""
+    return sorted(zoneinfo.available_timezones() - NOT_CUSTOMER_ZONES)
 
 
 @cache
 def _time_zones() -> frozenset[str]:
-    # Read once from the system's (or the tzdata package's) database; a set, so a hostile name
-    # is never opened as a path.
-    return frozenset(zoneinfo.available_timezones())
+    # A set, so a hostile name is never opened as a path.
+    return frozenset(time_zone_names())
 
 
 def _known_time_zone(value: str) -> str:
     if value not in _time_zones():
         raise ValueError("not an IANA time zone name, e.g. Europe/Prague or America/New_York")
     return value
+
+
+class _TimeZoneName:
+    """A str that is a known IANA name, documented as the `TimeZone` schema listing them all:
+    the schema accepts exactly what validation does (a pattern could not)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        text = core_schema.str_schema(max_length=64)
+        return core_schema.no_info_after_validator_function(_known_time_zone, text, ref="TimeZone")
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        handler.resolve_ref_schema(json_schema).update(
+            title="TimeZone",
+            description="An IANA time zone name, e.g. Europe/Prague.",
+            enum=time_zone_names(),
+        )
+        return json_schema
 
 
 # Text fields: bounded, without NUL (PostgreSQL cannot store it), documented as the schema's
@@ -32,12 +64,7 @@ Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code, e.g. en")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
-TimeZone = Annotated[
-    str,
-    StringConstraints(max_length=64),
-    AfterValidator(_known_time_zone),
-    Field(description="IANA time zone name, e.g. Europe/Prague.", examples=["Europe/Prague"]),
-]
+TimeZone = Annotated[str, _TimeZoneName()]
 # What people write about an incident is stored as given, but must say something.
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2_000), NoNul, NotBlank]
 CommentBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000), NoNul, NotBlank]
