@@ -5,13 +5,15 @@ once, not once per size."""
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from incident_events import CloudEvent
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -41,11 +43,12 @@ async def claim_events(
             },
         )
     ).scalars()
-    return set(claimed)
+    ids: set[UUID] = set(claimed)
+    return ids
 
 
 @cache  # one statement per inbox table, built once
-def _claim(table: Table) -> Insert:
+def _claim(table: Table) -> ReturningInsert[Any]:
     rows = (
         func.unnest(
             bindparam("ids", type_=ARRAY(PgUUID(as_uuid=True))),
