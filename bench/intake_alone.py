@@ -1,6 +1,11 @@
 """The `intake` benchmark: incidents per second that intake's POST /v1/incidents accepts, closed
 loop (wrk, N connections), against a bare FastAPI echo of the same body, served the same way,
-in the same run. What intake accepts still flows on through the stack while it is measured."""
+in the same run.
+
+Intake is measured twice: alone (an intake of the benchmark's own, on its own database and
+topics, committing and publishing every report while no other service consumes them:
+`bench.lone_intake`), which is the figure the target is about, and in the stack, where what it
+accepts flows on to router, sla and notifier, which share the two cores with it."""
 
 import asyncio
 import sys
@@ -14,6 +19,7 @@ import httpx
 from incident_devstack.processes import free_port
 
 from bench.cpu_time import read_cpu
+from bench.lone_intake import lone_intake
 from bench.report import Outcome, Table
 from bench.stack import stack_processes
 from bench.wrk import WrkRun, run_wrk
@@ -59,16 +65,20 @@ async def run_intake(env: dict[str, str], plan: IntakePlan) -> Outcome:
     async with echo_server() as (echo_url, echo_pid):
         echo = await _measure(echo_url, echo_pid, env, plan, skill)
     print(f"  echo: {echo.run.created_per_second:,.0f}/s")
+    async with lone_intake(env) as lone:
+        alone = await _measure(lone.url, lone.pid, env, plan, skill)
+    print(f"  intake alone: {alone.run.created_per_second:,.0f}/s")
     intake_pid = stack_processes().get("intake")
-    intake = await _measure(f"{env['INTAKE_URL']}/v1/incidents", intake_pid, env, plan, skill)
-    ratio = round(intake.run.created_per_second / max(echo.run.created_per_second, 1e-9), 3)
+    in_stack = await _measure(f"{env['INTAKE_URL']}/v1/incidents", intake_pid, env, plan, skill)
+    ratio = round(alone.run.created_per_second / max(echo.run.created_per_second, 1e-9), 3)
     figures = {
         "parameters": asdict(plan),
         "echo": echo.figures(),
-        "intake": intake.figures(),
+        "intake": alone.figures(),
+        "intake_in_stack": in_stack.figures(),
         "ratio_intake_to_echo": ratio,
     }
-    return Outcome("intake", figures, _table(echo, intake, ratio, plan))
+    return Outcome("intake", figures, _table(echo, alone, in_stack, ratio, plan))
 
 
 async def _measure(
@@ -134,7 +144,7 @@ async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
     raise RuntimeError("the echo app did not answer GET /readyz within 30 s")
 
 
-def _table(echo: Served, intake: Served, ratio: float, plan: IntakePlan) -> Table:
+def _table(echo: Served, alone: Served, in_stack: Served, ratio: float, plan: IntakePlan) -> Table:
     def row(name: str, served: Served) -> tuple[object, ...]:
         figures = served.figures()
         return (
@@ -159,9 +169,13 @@ def _table(echo: Served, intake: Served, ratio: float, plan: IntakePlan) -> Tabl
             "server CPU ms/req",
             "wrk CPU ms/req",
         ),
-        rows=[row("echo (FastAPI, same body)", echo), row("intake", intake)],
+        rows=[
+            row("echo (FastAPI, same body)", echo),
+            row("intake alone (own database, topics)", alone),
+            row("intake in the stack", in_stack),
+        ],
         notes=[
-            f"intake / echo: {ratio:.2f}; target {plan.target_per_second:,.0f}/s "
+            f"intake alone / echo: {ratio:.2f}; target {plan.target_per_second:,.0f}/s "
             f"(minimum {plan.minimum_per_second:,.0f}/s)"
         ],
     )

@@ -1,14 +1,19 @@
 """The inbox: which events a consumer has processed, recorded in the transaction of the effects,
-so a redelivered event changes nothing twice. A batch claims all its events in one statement."""
+so a redelivered event changes nothing twice. A batch claims all its events in one statement,
+whose text is the same for every batch size (arrays, unnested), so it is compiled and prepared
+once, not once per size."""
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 from uuid import UUID
 
 from incident_events import CloudEvent
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, delete, func
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -28,13 +33,39 @@ async def claim_events(
     """The ids among `events` this consumer sees for the first time (one statement)."""
     if not events:
         return set()
-    statement = (
+    claimed = (
+        await session.execute(
+            _claim(table),
+            {
+                "consumer": consumer,
+                "ids": [e.id for e in events],
+                "types": [e.type for e in events],
+            },
+        )
+    ).scalars()
+    ids: set[UUID] = set(claimed)
+    return ids
+
+
+@cache  # one statement per inbox table, built once
+def _claim(table: Table) -> ReturningInsert[Any]:
+    rows = (
+        func.unnest(
+            bindparam("ids", type_=ARRAY(PgUUID(as_uuid=True))),
+            bindparam("types", type_=ARRAY(Text)),
+        )
+        .table_valued("event_id", "event_type")
+        .render_derived()
+    )
+    return (
         insert(table)
-        .values([{"consumer": consumer, "event_id": e.id, "event_type": e.type} for e in events])
+        .from_select(
+            ["consumer", "event_id", "event_type"],
+            select(bindparam("consumer", type_=Text), rows.c.event_id, rows.c.event_type),
+        )
         .on_conflict_do_nothing()
         .returning(table.c.event_id)
     )
-    return set((await session.execute(statement)).scalars())
 
 
 async def release_claim(

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from incident_events import Event
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -39,10 +41,11 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.event import listen
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +95,33 @@ def wake_relay_after_commits(
 
 async def add_events(session: AsyncSession, table: Table, events: Iterable[Event[Any]]) -> None:
     """Record events to publish; they go out only if the surrounding transaction commits."""
-    rows = [
-        {
-            "event_id": event.id,
-            "topic": str(event.data.topic),
-            "message_key": event.subject,
-            "event_type": event.type,
-            "payload": event.model_dump_json(),
-        }
-        for event in events
-    ]
-    if not rows:
+    columns: dict[str, list[Any]] = {name: [] for name in _EVENT_COLUMNS}
+    for event in events:
+        columns["event_id"].append(event.id)
+        columns["topic"].append(str(event.data.topic))
+        columns["message_key"].append(event.subject)
+        columns["event_type"].append(event.type)
+        columns["payload"].append(event.model_dump_json())
+    if not columns["event_id"]:
         return
-    await session.execute(insert(table), rows)
+    await session.execute(_insert_events(table), columns)
     session.info[_WROTE_OUTBOX] = True
+
+
+_EVENT_COLUMNS = ("event_id", "topic", "message_key", "event_type", "payload")
+
+
+@cache  # one statement per outbox table, built once; its text is the same for any row count
+def _insert_events(table: Table) -> Insert:
+    arrays = [bindparam(name, type_=ARRAY(table.c[name].type)) for name in _EVENT_COLUMNS]
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(*_EVENT_COLUMNS, with_ordinality="position")
+        .render_derived()
+    )
+    # Ids follow the events' order: the relay publishes an incident's events in id order.
+    in_order = select(*(rows.c[name] for name in _EVENT_COLUMNS)).order_by(rows.c.position)
+    return insert(table).from_select(list(_EVENT_COLUMNS), in_order)
 
 
 async def prune_published(session: AsyncSession, table: Table, *, created_before: datetime) -> int:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import cast
 
 from incident_events.types import DeliveryChannel
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,25 +44,41 @@ async def lock_incident(session: AsyncSession, *, incident_id: str, new_token: s
     The lock serialises the report and the SLA clock of one incident, which arrive on two
     topics at once: whichever commits second sees the other's data.
     """
-    # One round trip: the no-op update of an existing row takes its lock and returns it.
-    table = cast(Table, IncidentRow.__table__)
-    statement = (
-        insert(table)
-        .values(incident_id=incident_id, status_token=new_token)
-        .on_conflict_do_update(
-            index_elements=[table.c.incident_id], set_={"incident_id": table.c.incident_id}
-        )
-        .returning(*(table.c[name] for name in _VIEW_FIELDS))
-    )
-    row = (await session.execute(statement)).one()
+    parameters = {"incident_id": incident_id, "status_token": new_token}
+    row = (await session.execute(_LOCK_INCIDENT, parameters)).one()
     return IncidentView(**row._mapping)
 
 
 async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
-    values = {k: v for k, v in asdict(view).items() if k not in {"incident_id", "status_token"}}
-    await session.execute(
-        update(IncidentRow).where(IncidentRow.incident_id == view.incident_id).values(**values)
+    values = {k: v for k, v in asdict(view).items() if k not in _KEPT}
+    await session.execute(_SAVE_INCIDENT, {**values, "the_incident_id": view.incident_id})
+
+
+# The two statements every incident passes through, built once as Core statements with bound
+# parameters: SQLAlchemy then compiles each once and skips the ORM's per-call statement work.
+_INCIDENTS = cast(Table, IncidentRow.__table__)
+_KEPT = frozenset({"incident_id", "status_token"})  # never changed by saving the view
+# One round trip: the no-op update of an existing row takes its lock and returns it.
+_LOCK_INCIDENT = (
+    insert(_INCIDENTS)
+    .values(incident_id=bindparam("incident_id"), status_token=bindparam("status_token"))
+    .on_conflict_do_update(
+        index_elements=[_INCIDENTS.c.incident_id], set_={"incident_id": _INCIDENTS.c.incident_id}
     )
+    .returning(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS))
+)
+_SAVE_INCIDENT = (
+    update(_INCIDENTS)
+    # Not named after a column: such names are SQLAlchemy's own in an UPDATE's SET clause.
+    .where(_INCIDENTS.c.incident_id == bindparam("the_incident_id"))
+    .values(
+        {
+            name: bindparam(name, type_=_INCIDENTS.c[name].type)
+            for name in _VIEW_FIELDS
+            if name not in _KEPT
+        }
+    )
+)
 
 
 async def find_incident(session: AsyncSession, *, incident_id: str) -> IncidentView | None:

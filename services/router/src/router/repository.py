@@ -5,8 +5,20 @@ from datetime import datetime
 from typing import Any
 
 from incident_events.types import Severity
-from sqlalchemy import Boolean, Numeric, case, delete, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import array, insert
+from sqlalchemy import (
+    Boolean,
+    Numeric,
+    Select,
+    Text,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
@@ -57,20 +69,31 @@ async def least_loaded_eligible(
     """The online agents with room, tier, language and skills for the incident, tied at the
     lowest load. The database filters, so a decision among many agents loads only a few; the
     domain checks them again and breaks the tie."""
+    parameters = {
+        "min_tier": min_tier,
+        "language": [incident.language],
+        "skills": list(incident.required_skills),
+    }
+    rows = (await session.execute(_LEAST_LOADED_ELIGIBLE, parameters)).all()
+    return [to_agent(row) for row in rows]  # type: ignore[arg-type]
+
+
+def _least_loaded_eligible() -> Select[Any]:
+    """Built once, with bound parameters, so it is compiled once (no skills: `@> '{}'` holds)."""
     agents = AgentRow.__table__
     load = agents.c.active_count.cast(Numeric) / func.nullif(agents.c.capacity, 0)
-    filters = [
+    ranked = select(agents, func.rank().over(order_by=load).label("load_rank")).where(
         agents.c.presence == ONLINE,
         agents.c.active_count < agents.c.capacity,
-        agents.c.tier >= min_tier,
-        agents.c.languages.contains([incident.language]),
-    ]
-    if incident.required_skills:
-        filters.append(agents.c.skills.has_all(array(list(incident.required_skills))))
-    ranked = select(agents, func.rank().over(order_by=load).label("load_rank")).where(*filters)
+        agents.c.tier >= bindparam("min_tier"),
+        agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
+        agents.c.skills.has_all(bindparam("skills", type_=ARRAY(Text))),
+    )
     tied = ranked.subquery()
-    rows = (await session.execute(select(tied).where(tied.c.load_rank == 1))).all()
-    return [to_agent(row) for row in rows]  # type: ignore[arg-type]
+    return select(tied).where(tied.c.load_rank == 1)
+
+
+_LEAST_LOADED_ELIGIBLE = _least_loaded_eligible()
 
 
 async def lock_agent(session: AsyncSession, *, agent_id: str) -> Agent | None:

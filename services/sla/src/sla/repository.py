@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from incident_events.types import SlaMetric
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sla.domain import ClockStatus, Incident, Policy, SlaClock
@@ -46,23 +46,18 @@ async def policies(session: AsyncSession) -> list[Policy]:
 async def record_incident(session: AsyncSession, *, incident: Incident) -> None:
     """Store what the report says, keeping an assignee that may have arrived first."""
     facts = {
+        "incident_id": incident.incident_id,
         "customer_id": incident.customer_id,
         "tier": incident.tier,
         "severity": incident.severity,
         "kind": incident.kind,
     }
-    statement = insert(IncidentRow).values(incident_id=incident.incident_id, **facts)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=[IncidentRow.incident_id], set_=facts)
-    )
+    await session.execute(_RECORD_INCIDENT, facts)
 
 
 async def record_assignee(session: AsyncSession, *, incident_id: str, agent_id: str) -> None:
-    statement = insert(IncidentRow).values(incident_id=incident_id, assignee_agent_id=agent_id)
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[IncidentRow.incident_id], set_={"assignee_agent_id": agent_id}
-        )
+        _RECORD_ASSIGNEE, {"incident_id": incident_id, "assignee_agent_id": agent_id}
     )
 
 
@@ -74,10 +69,29 @@ async def clocks_of(
     session: AsyncSession, *, incident_id: str, lock: bool = False
 ) -> list[SlaClock]:
     """The incident's clocks; `lock` holds them against the timer until the transaction ends."""
-    query = select(ClockRow).where(ClockRow.incident_id == incident_id).order_by(ClockRow.metric)
-    if lock:
-        query = query.with_for_update()
-    return [to_clock(row) for row in (await session.scalars(query)).all()]
+    query = _LOCK_CLOCKS_OF if lock else _CLOCKS_OF
+    rows = (await session.execute(query, {"incident_id": incident_id})).scalars().all()
+    return [to_clock(row) for row in rows]
+
+
+# The statements every incident passes through, built once with bound parameters, so each is
+# compiled once rather than rebuilt and keyed for the cache at every call.
+def _upsert_incident(*columns: str) -> Insert:
+    statement = insert(IncidentRow).values({c: bindparam(c) for c in ("incident_id", *columns)})
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[IncidentRow.incident_id], set_={c: excluded[c] for c in columns}
+    )
+
+
+_RECORD_INCIDENT = _upsert_incident("customer_id", "tier", "severity", "kind")
+_RECORD_ASSIGNEE = _upsert_incident("assignee_agent_id")
+_CLOCKS_OF = (
+    select(ClockRow)
+    .where(ClockRow.incident_id == bindparam("incident_id"))
+    .order_by(ClockRow.metric)
+)
+_LOCK_CLOCKS_OF = _CLOCKS_OF.with_for_update()
 
 
 async def insert_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
