@@ -31,8 +31,9 @@ from intake.domain import BUILT_IN_CLIENT_IDS, ENV_CLIENT_ID, Scope
 from intake.domain.clients import CLIENT_ID_PATTERN, parse_scopes
 
 UNDEFINED_TABLE = "42P01"
-# Every column of the listing but the last is padded to this width.
-COLUMNS = (("CLIENT", 24), ("KEY ID", 14), ("SCOPES", 20), ("CREATED", 27), ("REVOKED", 0))
+# Every column of the listing but the last is padded to this width (CREATED: an ISO time
+# with microseconds and offset).
+COLUMNS = (("CLIENT", 24), ("KEY ID", 14), ("SCOPES", 20), ("CREATED", 32), ("REVOKED", 0))
 
 
 class KeySettings(BaseSettings):
