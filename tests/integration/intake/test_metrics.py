@@ -9,7 +9,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_incidents_latency_and_rejections_are_counted(intake: RunningIntake) -> None:
-    reported = await intake.report(report_body(channel="phone", kind="billing", severity="low"))
+    reported = await intake.report(
+        report_body(channel="phone", logged_by="olga", kind="billing", severity="low")
+    )
     incident_id = reported.json()["incident_id"]
     customer_id = reported.json()["customer"]["customer_id"]
     await intake.client.get(f"/v1/incidents/{incident_id}", headers=AUTH)
