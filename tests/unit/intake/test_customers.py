@@ -146,6 +146,17 @@ def test_only_the_creator_or_an_admin_overwrites_a_customer(
     assert claim.overwrites is overwrites
 
 
+@pytest.mark.parametrize("channel", [domain.EMAIL_CLIENT, domain.WEB_FORM_CLIENT])
+def test_the_anonymous_channels_only_fill_even_a_customer_they_created(channel: Client) -> None:
+    # Anyone may mail in or fill the form in a customer's name: it must not rename them.
+    created_here = KnownCustomer("email:ann@example.com", T0 - timedelta(days=1), channel.client_id)
+    claim = Claim(details(email="ann@example.com", name="Mallory"), channel)
+    known = {Identity(IdentityKind.EMAIL, "ann@example.com"): created_here}
+    (resolved,) = domain.resolve_customers([claim], known, now=T0).claims
+    assert resolved.details.customer_id == created_here.customer_id
+    assert resolved.overwrites is False
+
+
 def test_a_customer_from_before_clients_is_overwritten_only_by_an_admin() -> None:
     legacy = KnownCustomer("old-1", T0 - timedelta(days=400), None)
     claims = [Claim(details("old-1", name="X"), c) for c in (SHOP, ENV_CLIENT)]

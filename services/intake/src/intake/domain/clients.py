@@ -46,6 +46,9 @@ ENV_CLIENT = Client(ENV_CLIENT_ID, ALL_SCOPES)
 EMAIL_CLIENT = Client("email", frozenset({Scope.REPORT}))
 WEB_FORM_CLIENT = Client("web-form", frozenset({Scope.REPORT}))
 EVENTS_CLIENT = Client("events", frozenset({Scope.REPORT}))
+# Channels anyone may write to (no key): what they say about a customer is never trusted over
+# what is stored, not even by the channel that created the customer.
+ANONYMOUS_CLIENT_IDS = frozenset({EMAIL_CLIENT.client_id, WEB_FORM_CLIENT.client_id})
 # Not to be made with `python -m intake keys`: a key of theirs would speak for a channel.
 BUILT_IN_CLIENT_IDS = frozenset(
     client.client_id for client in (ENV_CLIENT, EMAIL_CLIENT, WEB_FORM_CLIENT, EVENTS_CLIENT)
@@ -97,7 +100,11 @@ def may_set_tier(client: Client) -> bool:
 def overwrites_customer(client: Client, *, created_by: str | None) -> bool:
     """Whether what the client's report says about a customer replaces what is stored, rather
     than only filling what is empty: only for the client that created the customer, or an
-    admin. Customers stored before clients existed (created_by None) are admin-managed."""
+    admin. Customers stored before clients existed (created_by None) are admin-managed. The
+    anonymous channels (e-mail, the web form) only fill: anyone may send mail or fill the form
+    in a customer's name, and must not thereby rename them or change their language."""
+    if client.client_id in ANONYMOUS_CLIENT_IDS:
+        return False
     return Scope.ADMIN in client.scopes or (
         created_by is not None and created_by == client.client_id
     )
