@@ -1,8 +1,9 @@
 """What the stack must hold before a scenario's load: an SLA policy for the suite's incidents,
 and agents with room for all of them, so every incident gets an assignment and clocks.
 
-The policy matches only the suite's kind and sets windows of hours, so no clock breaches during
-a run: any breach the checks see is one that should not have fired.
+The policy matches the suite's kind and severity (medium service requests) and sets windows of
+hours, so no clock breaches during a run: any breach the checks see is one that should not have
+fired. It stays on the stack afterwards, for those incidents; `make clean` starts afresh.
 """
 
 import math
@@ -12,13 +13,13 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bench.agents import AGENT_CAPACITY, online_agents
-from faults.load import KIND
+from faults.load import KIND, SEVERITY
 
 POLICY_ID = "faults"
 POLICY = {
     "name": "Fault suite",
     "priority": 1,  # lowest wins: ahead of the demo's catch-all "standard"
-    "match": {"tiers": [], "severities": [], "kinds": [KIND]},
+    "match": {"tiers": [], "severities": [SEVERITY], "kinds": [KIND]},
     "targets": {"first_response": "PT4H", "update_interval": "PT8H", "resolution": "P3D"},
     "warn_at_percent": [75],
     "calendar": "24x7",

@@ -83,7 +83,9 @@ class ScenarioResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict.ok and self.settled and not self.error and not self.abandoned
+        # A run in which intake refused the load (a 4xx) or acknowledged nothing proves nothing.
+        proved = self.verdict.acknowledged > 0 and not self.rejected
+        return proved and self.verdict.ok and self.settled and not self.error and not self.abandoned
 
     @classmethod
     def broken(cls, scenario: Scenario, error: BaseException) -> "ScenarioResult":
