@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
 from incident_devstack.processes import free_port
 
 from bench.cpu_time import read_cpu
 from bench.lone_intake import lone_intake
 from bench.report import Outcome, Table
+from bench.server_process import stopped_at_exit, wait_ready
 from bench.stack import stack_processes
 from bench.wrk import WrkRun, run_wrk
 
@@ -118,30 +118,11 @@ async def echo_server() -> AsyncIterator[tuple[str, int]]:
         cwd=ROOT,
         stdin=asyncio.subprocess.DEVNULL,
     )
-    try:
-        await _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+    async with stopped_at_exit(process, timeout=20):
+        await wait_ready(
+            f"http://127.0.0.1:{port}/readyz", process, name="the echo app", seconds=30
+        )
         yield f"http://127.0.0.1:{port}/v1/incidents", process.pid
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def _wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise RuntimeError(f"the echo app exited with {process.returncode}")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the echo app did not answer GET /readyz within 30 s")
 
 
 def _table(echo: Served, alone: Served, in_stack: Served, ratio: float, plan: IntakePlan) -> Table:

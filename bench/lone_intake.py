@@ -16,10 +16,11 @@ from typing import IO
 from uuid import uuid4
 
 import asyncpg
-import httpx
 from incident_devstack.processes import free_port
 from incident_devstack.topics import delete_topics
 from sqlalchemy.engine import make_url
+
+from bench.server_process import stopped_at_exit, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATE = (sys.executable, "-m", "intake", "migrate")
@@ -55,30 +56,21 @@ async def lone_intake(stack_env: Mapping[str, str]) -> AsyncIterator[LoneIntake]
         # Its output goes to a file of its own, shown if it fails, not over the benchmark's table.
         with tempfile.TemporaryFile() as log:
             await _run_to_end(MIGRATE, env, log)
-            async with _serving(env, log) as process:
-                await _wait_ready(f"http://127.0.0.1:{port}/readyz", process, log)
+            process = await asyncio.create_subprocess_exec(
+                *SERVE, cwd=ROOT, env=env, stdin=DEVNULL, stdout=log, stderr=STDOUT
+            )
+            async with stopped_at_exit(process):
+                await wait_ready(
+                    f"http://127.0.0.1:{port}/readyz",
+                    process,
+                    name="the benchmark's intake",
+                    seconds=60,
+                    detail=lambda: _tail(log),
+                )
                 yield LoneIntake(f"http://127.0.0.1:{port}/v1/incidents", process.pid)
     finally:
         await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await asyncio.to_thread(delete_topics, stack_env["KAFKA_BOOTSTRAP_SERVERS"], prefix)
-
-
-@asynccontextmanager
-async def _serving(
-    env: Mapping[str, str], log: IO[bytes]
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        *SERVE, cwd=ROOT, env=dict(env), stdin=DEVNULL, stdout=log, stderr=STDOUT
-    )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def _admin(dsn: str, statement: str) -> None:
@@ -95,21 +87,6 @@ async def _run_to_end(argv: tuple[str, ...], env: Mapping[str, str], log: IO[byt
     )
     if await process.wait() != 0:
         raise RuntimeError(f"`{' '.join(argv[1:])}` exited with {process.returncode}{_tail(log)}")
-
-
-async def _wait_ready(url: str, process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
-    """Poll GET /readyz until it answers 200 (the condition), giving up after a minute."""
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(600):
-            if process.returncode is not None:
-                raise RuntimeError(f"the benchmark's intake exited{_tail(log)}")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"the benchmark's intake was not ready within a minute{_tail(log)}")
 
 
 def _tail(log: IO[bytes]) -> str:
