@@ -105,11 +105,16 @@ class ServiceSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: str) -> str:
-        if value.startswith(("postgresql://", "postgres://")):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
-        return value
+        return asyncpg_url(value)
+
+
+def asyncpg_url(value: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy's asyncpg driver takes it; a ValueError for any other."""
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if not value.startswith("postgresql+asyncpg://"):
+        raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
+    return value
 
 
 S = TypeVar("S", bound=ServiceSettings)

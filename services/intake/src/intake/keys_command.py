@@ -22,6 +22,7 @@ from typing import TextIO
 from incident_kit.clock import SystemClock
 from incident_kit.database import create_engine, create_session_factory
 from incident_kit.errors import sqlstate_of
+from incident_kit.settings import asyncpg_url
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ProgrammingError
@@ -44,11 +45,7 @@ class KeySettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: str) -> str:
-        if value.startswith(("postgresql://", "postgres://")):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must be a postgresql:// or postgresql+asyncpg:// URL")
-        return value
+        return asyncpg_url(value)
 
 
 def client_name(text: str) -> str:
