@@ -1,63 +1,113 @@
 """The SQL of customers as reports find and change them: who owns which identity, the locks
 under which new identities are claimed, new customers, their changes, links and possible
-duplicates.
+duplicates. Each statement is SQL text written once, taking its rows as arrays (`rows`).
 
 Rows that already say what the reports say are neither locked nor written; the rest are locked
 in key order (identities by advisory lock, customers FOR NO KEY UPDATE under ORDER BY), so
 concurrent groups of reports cannot deadlock.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from incident_events.incidents import CustomerRef
-from sqlalchemy import Text, and_, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import CUSTOMER_FIELDS, CustomerChange, Duplicate, Identity, KnownCustomer
 from intake.domain.customers import IdentityKind
 from intake.repository.incidents import to_customer
-from intake.repository.rows import as_text, unnest_rows
+from intake.repository.rows import as_text, name_of, unnest
 from intake.tables import CustomerDuplicateRow, CustomerIdentityRow, CustomerRow
+
+CUSTOMERS = name_of(CustomerRow)
+IDENTITIES = name_of(CustomerIdentityRow)
+DUPLICATES = name_of(CustomerDuplicateRow)
+# What a customer row is read as (intake.repository.incidents.to_customer).
+CUSTOMER_COLUMNS = "customer_id, " + ", ".join(CUSTOMER_FIELDS)
 
 # The class id of identity locks in PostgreSQL's two-key advisory lock space (which does not
 # overlap the one-key space the outbox relay and migrations use).
 IDENTITY_LOCKS = 7411
 LOCK_IDENTITIES = text(
     "SELECT pg_advisory_xact_lock(:space, lock_key) FROM ("
-    " SELECT DISTINCT hashtext(kind || ':' || value) AS lock_key"
-    " FROM unnest(:kinds, :values) AS claimed(kind, value)"
+    " SELECT DISTINCT hashtext(kinds || ':' || identity_values) AS lock_key"
+    f" FROM {unnest(('kinds', 'text'), ('identity_values', 'text'))}"
     ") keys ORDER BY lock_key"
-).bindparams(bindparam("kinds", type_=ARRAY(Text)), bindparam("values", type_=ARRAY(Text)))
+)
+IDENTITY_OWNERS = text(
+    "SELECT i.kind, i.value, c.customer_id, c.created_at, c.created_by_client"
+    f" FROM {unnest(('kinds', 'text'), ('identity_values', 'text'))}"
+    f" JOIN {IDENTITIES} i ON i.kind = given.kinds AND i.value = given.identity_values"
+    f" JOIN {CUSTOMERS} c ON c.customer_id = i.customer_id"
+)
+GET_CUSTOMERS = text(
+    f"SELECT {CUSTOMER_COLUMNS} FROM {CUSTOMERS} WHERE customer_id = ANY(CAST(:ids AS text[]))"
+)
+NEW_CUSTOMER_COLUMNS = (
+    ("customer_id", "text"),
+    *((field, "text") for field in CUSTOMER_FIELDS),
+    ("created_by_client", "text"),
+)
+# Rows go in in the arrays' order (key order: see insert_customers).
+INSERT_CUSTOMERS = text(
+    f"INSERT INTO {CUSTOMERS}"
+    f" ({', '.join(name for name, _ in NEW_CUSTOMER_COLUMNS)}, created_at, updated_at)"
+    f" SELECT {', '.join(name for name, _ in NEW_CUSTOMER_COLUMNS)},"
+    " CAST(:now AS timestamptz), CAST(:now AS timestamptz)"
+    f" FROM {unnest(*NEW_CUSTOMER_COLUMNS)}"
+    " ORDER BY position"
+    f" ON CONFLICT (customer_id) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
+)
+# Stated fields replace what is stored, offered ones fill what is empty.
+_AFTER = {f: f"coalesce(given.stated_{f}, c.{f}, given.offered_{f})" for f in CUSTOMER_FIELDS}
+_CHANGE_COLUMNS = (
+    ("customer_id", "text"),
+    *((f"stated_{f}", "text") for f in CUSTOMER_FIELDS),
+    *((f"offered_{f}", "text") for f in CUSTOMER_FIELDS),
+)
+UPDATE_CUSTOMERS = text(
+    f"WITH given AS (SELECT * FROM {unnest(*_CHANGE_COLUMNS)}),"
+    f" locked AS (SELECT c.customer_id FROM {CUSTOMERS} c"
+    " JOIN given ON given.customer_id = c.customer_id"
+    f" WHERE {' OR '.join(f'{after} IS DISTINCT FROM c.{f}' for f, after in _AFTER.items())}"
+    " ORDER BY c.customer_id FOR NO KEY UPDATE OF c)"
+    f" UPDATE {CUSTOMERS} c SET {', '.join(f'{f} = {after}' for f, after in _AFTER.items())},"
+    " updated_at = CAST(:now AS timestamptz) FROM given"
+    " WHERE c.customer_id = given.customer_id"
+    " AND c.customer_id IN (SELECT customer_id FROM locked)"
+    f" RETURNING {', '.join(f'c.{column}' for column in CUSTOMER_COLUMNS.split(', '))}"
+)
+LINK_IDENTITIES = text(
+    f"INSERT INTO {IDENTITIES} (kind, value, customer_id, created_at)"
+    " SELECT kind, value, customer_id, CAST(:now AS timestamptz)"
+    f" FROM {unnest(('kind', 'text'), ('value', 'text'), ('customer_id', 'text'))}"
+    " ORDER BY position ON CONFLICT DO NOTHING"
+)
+RECORD_DUPLICATES = text(
+    f"INSERT INTO {DUPLICATES} (customer_id, other_customer_id, kind, value, recorded_at)"
+    " SELECT customer_id, other_customer_id, kind, value, CAST(:now AS timestamptz) FROM "
+    + unnest(
+        ("customer_id", "text"), ("other_customer_id", "text"), ("kind", "text"), ("value", "text")
+    )
+    + " ORDER BY position ON CONFLICT DO NOTHING"
+)
 
 
 async def identity_owners(
     session: AsyncSession, *, identities: Collection[Identity]
 ) -> dict[Identity, KnownCustomer]:
-    given = unnest_rows(
-        "given", kind=[str(i.kind) for i in identities], value=[i.value for i in identities]
-    )
-    query = (
-        select(
-            CustomerIdentityRow.kind,
-            CustomerIdentityRow.value,
-            CustomerRow.customer_id,
-            CustomerRow.created_at,
-            CustomerRow.created_by_client,
-        )
-        .join(CustomerRow, CustomerRow.customer_id == CustomerIdentityRow.customer_id)
-        .join(
-            given,
-            and_(
-                given.c.kind == CustomerIdentityRow.kind,
-                given.c.value == CustomerIdentityRow.value,
-            ),
-        )
+    rows = await session.execute(
+        IDENTITY_OWNERS,
+        {
+            "kinds": [str(i.kind) for i in identities],
+            "identity_values": [i.value for i in identities],
+        },
     )
     return {
         Identity(IdentityKind(kind), value): KnownCustomer(customer_id, created_at, created_by)
-        for kind, value, customer_id, created_at, created_by in await session.execute(query)
+        for kind, value, customer_id, created_at, created_by in rows
     }
 
 
@@ -70,7 +120,7 @@ async def lock_identities(session: AsyncSession, *, identities: Collection[Ident
         {
             "space": IDENTITY_LOCKS,
             "kinds": [str(i.kind) for i in ordered],
-            "values": [i.value for i in ordered],
+            "identity_values": [i.value for i in ordered],
         },
     )
 
@@ -78,13 +128,8 @@ async def lock_identities(session: AsyncSession, *, identities: Collection[Ident
 async def get_customers(
     session: AsyncSession, *, customer_ids: Collection[str]
 ) -> dict[str, CustomerRef]:
-    # Fresh from the database even if this session loaded the rows before.
-    query = (
-        select(CustomerRow)
-        .where(CustomerRow.customer_id.in_(customer_ids))
-        .execution_options(populate_existing=True)
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(query)}
+    rows = await session.execute(GET_CUSTOMERS, {"ids": list(customer_ids)})
+    return _by_id(rows)
 
 
 async def insert_customers(
@@ -96,22 +141,14 @@ async def insert_customers(
 ) -> dict[str, CustomerRef]:
     """Create the customers not stored yet (in key order), each with the client that created
     it; those stored meanwhile are left alone and not returned."""
-    rows = [
-        {
-            **customer.model_dump(mode="json"),
-            "created_by_client": creators.get(customer.customer_id),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for customer in sorted(customers, key=lambda customer: customer.customer_id)
-    ]
-    statement = (
-        insert(CustomerRow)
-        .on_conflict_do_nothing(index_elements=[CustomerRow.customer_id])
-        .returning(CustomerRow)
-        .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(statement, rows)}
+    ordered = sorted(customers, key=lambda customer: customer.customer_id)
+    params: dict[str, Any] = {
+        field: [as_text(getattr(c, field)) for c in ordered]
+        for field in ("customer_id", *CUSTOMER_FIELDS)
+    }
+    params["created_by_client"] = [creators.get(c.customer_id) for c in ordered]
+    params["now"] = now
+    return _by_id(await session.execute(INSERT_CUSTOMERS, params))
 
 
 async def update_customers(
@@ -124,40 +161,15 @@ async def update_customers(
     UPDATE would lock them even when its WHERE skips the update, and a burst of identical
     reports would then queue on one row.
     """
-    given = unnest_rows(
-        "given",
-        customer_id=[c.customer_id for c in changes],
-        **{
-            f"stated_{f}": [as_text(getattr(c.stated, f)) for c in changes] for f in CUSTOMER_FIELDS
-        },
-        **{
-            f"offered_{f}": [as_text(getattr(c.offered, f)) for c in changes]
-            for f in CUSTOMER_FIELDS
-        },
-    )
-    stored = {name: getattr(CustomerRow, name) for name in CUSTOMER_FIELDS}
-    after = {
-        f: func.coalesce(given.c[f"stated_{f}"], stored[f], given.c[f"offered_{f}"])
-        for f in CUSTOMER_FIELDS
-    }
-    differs = or_(*(after[f].is_distinct_from(stored[f]) for f in CUSTOMER_FIELDS))
-    locked = (
-        select(CustomerRow.customer_id)
-        .join(given, given.c.customer_id == CustomerRow.customer_id)
-        .where(differs)
-        .order_by(CustomerRow.customer_id)
-        .with_for_update(of=CustomerRow, key_share=True)
-        .cte("locked")
-    )
-    statement = (
-        update(CustomerRow)
-        .where(CustomerRow.customer_id == given.c.customer_id)
-        .where(CustomerRow.customer_id.in_(select(locked.c.customer_id)))
-        .values({**after, "updated_at": now})
-        .returning(CustomerRow)
-        .execution_options(synchronize_session=False)
-    )
-    return {row.customer_id: to_customer(row) for row in await session.scalars(statement)}
+    params: dict[str, Any] = {"customer_id": [c.customer_id for c in changes], "now": now}
+    for f in CUSTOMER_FIELDS:
+        params[f"stated_{f}"] = [as_text(getattr(c.stated, f)) for c in changes]
+        params[f"offered_{f}"] = [as_text(getattr(c.offered, f)) for c in changes]
+    return _by_id(await session.execute(UPDATE_CUSTOMERS, params))
+
+
+def _by_id(rows: Iterable[Row[Any]]) -> dict[str, CustomerRef]:
+    return {row.customer_id: to_customer(row) for row in rows}
 
 
 async def link_identities(
@@ -165,24 +177,29 @@ async def link_identities(
 ) -> None:
     """Give each identity to its customer; one owned meanwhile stays with its owner (under the
     identities' locks that does not happen)."""
-    rows = [
-        {"kind": str(i.kind), "value": i.value, "customer_id": links[i], "created_at": now}
-        for i in sorted(links)
-    ]
-    await session.execute(insert(CustomerIdentityRow).on_conflict_do_nothing(), rows)
+    ordered = sorted(links)
+    await session.execute(
+        LINK_IDENTITIES,
+        {
+            "kind": [str(i.kind) for i in ordered],
+            "value": [i.value for i in ordered],
+            "customer_id": [links[i] for i in ordered],
+            "now": now,
+        },
+    )
 
 
 async def record_duplicates(
     session: AsyncSession, *, duplicates: Collection[Duplicate], now: datetime
 ) -> None:
-    rows = [
+    ordered = sorted(duplicates, key=lambda d: (d.customer_id, d.other_customer_id, d.identity))
+    await session.execute(
+        RECORD_DUPLICATES,
         {
-            "customer_id": d.customer_id,
-            "other_customer_id": d.other_customer_id,
-            "kind": str(d.identity.kind),
-            "value": d.identity.value,
-            "recorded_at": now,
-        }
-        for d in sorted(duplicates, key=lambda d: (d.customer_id, d.other_customer_id, d.identity))
-    ]
-    await session.execute(insert(CustomerDuplicateRow).on_conflict_do_nothing(), rows)
+            "customer_id": [d.customer_id for d in ordered],
+            "other_customer_id": [d.other_customer_id for d in ordered],
+            "kind": [str(d.identity.kind) for d in ordered],
+            "value": [d.identity.value for d in ordered],
+            "now": now,
+        },
+    )

@@ -4,6 +4,7 @@ and listing them newest first, a page at a time."""
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from incident_events.incidents import CustomerRef
 from incident_events.types import (
@@ -20,7 +21,8 @@ from intake.domain import Assignee, Incident
 from intake.tables import CustomerRow, IncidentRow
 
 
-def to_customer(row: CustomerRow) -> CustomerRef:
+def to_customer(row: CustomerRow | Row[Any]) -> CustomerRef:
+    """A customer from its ORM row, or from a row of its columns (customer_id, CUSTOMER_FIELDS)."""
     return CustomerRef(
         customer_id=row.customer_id,
         name=row.name,

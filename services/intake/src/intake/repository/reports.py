@@ -3,21 +3,22 @@ reported (its dedup_keys and Idempotency-Keys are its own). Customers are in `cu
 
 Duplicates are settled by unique constraints (INSERT ... ON CONFLICT), never by looking first,
 so concurrent identical requests cannot both create an incident. Multi-row statements take
-their row locks in key order, so concurrent groups of reports cannot deadlock.
+their row locks in key order, so concurrent groups of reports cannot deadlock. The statements
+of a group's transaction are SQL text written once, taking their rows as arrays (`rows`).
 """
 
+import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import Incident
 from intake.repository.incidents import to_incident, with_customer
-from intake.repository.rows import unnest_rows
+from intake.repository.rows import name_of, unnest
 from intake.tables import (
     OPEN_INCIDENT,
     CustomerRow,
@@ -29,13 +30,72 @@ from intake.tables import (
 # A key as its client sent it: (client_id, key).
 ClientKey = tuple[str, str]
 
+INCIDENTS = name_of(IncidentRow)
+KEYS = name_of(IdempotencyKeyRow)
+
+NEXT_REFERENCE_NUMBERS = text(
+    f"SELECT nextval('{reference_numbers.schema}.{reference_numbers.name}')"
+    " FROM generate_series(1, :count)"
+)
+NEW_INCIDENT_COLUMNS = (
+    *(
+        (name, "text")
+        for name in (
+            "incident_id",
+            "reference",
+            "title",
+            "description",
+            "severity",
+            "kind",
+            "channel",
+            "status",
+            "customer_id",
+            "language",
+            "required_skills",
+            "dedup_key",
+            "client_id",
+            "logged_by",
+        )
+    ),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+)
+_INCIDENT_NAMES = [name for name, _ in NEW_INCIDENT_COLUMNS]
+# The ON CONFLICT target with OPEN_INCIDENT's predicate infers the open dedup_key index.
+INSERT_INCIDENTS = text(
+    f"INSERT INTO {INCIDENTS} ({', '.join(_INCIDENT_NAMES)}) SELECT "
+    + ", ".join(
+        "CAST(required_skills AS jsonb)" if name == "required_skills" else name
+        for name in _INCIDENT_NAMES
+    )
+    + f" FROM {unnest(*NEW_INCIDENT_COLUMNS)} ORDER BY position"
+    f" ON CONFLICT (client_id, dedup_key) WHERE {OPEN_INCIDENT.text} DO NOTHING"
+    " RETURNING incident_id"
+)
+CLAIM_KEYS = text(
+    f"INSERT INTO {KEYS} (client_id, key, request_hash, created_at)"
+    " SELECT client_id, key, request_hash, created_at FROM "
+    + unnest(
+        ("client_id", "text"),
+        ("key", "text"),
+        ("request_hash", "text"),
+        ("created_at", "timestamptz"),
+    )
+    + " ORDER BY position ON CONFLICT (client_id, key) DO NOTHING RETURNING client_id, key"
+)
+BIND_KEYS = text(
+    f"UPDATE {KEYS} k SET incident_id = given.incident_id"
+    f" FROM {unnest(('client_id', 'text'), ('key', 'text'), ('incident_id', 'text'))}"
+    " WHERE k.client_id = given.client_id AND k.key = given.key"
+)
+
 # --- incidents ----------------------------------------------------------------------------
 
 
 async def next_reference_numbers(session: AsyncSession, *, count: int) -> list[int]:
     """`count` numbers from the reference sequence, ascending, in one statement."""
-    query = select(reference_numbers.next_value()).select_from(func.generate_series(1, count))
-    return sorted(int(number) for number in await session.scalars(query))
+    numbers = await session.scalars(NEXT_REFERENCE_NUMBERS, {"count": count})
+    return sorted(int(number) for number in numbers)
 
 
 async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Incident]) -> set[str]:
@@ -43,16 +103,11 @@ async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Inciden
     dedup_key an open incident of its client holds is skipped, after waiting for a concurrent
     insert of the key to commit."""
     ordered = sorted(incidents, key=lambda incident: (incident.client_id, incident.dedup_key or ""))
-    statement = (
-        insert(IncidentRow)
-        .on_conflict_do_nothing(
-            index_elements=[IncidentRow.client_id, IncidentRow.dedup_key],
-            index_where=OPEN_INCIDENT,
-        )
-        .returning(IncidentRow.incident_id)
-        .execution_options(render_nulls=True)  # else rows with other NULLs go in another INSERT
-    )
-    return set(await session.scalars(statement, [_incident_values(i) for i in ordered]))
+    params: dict[str, list[Any]] = {name: [] for name, _ in NEW_INCIDENT_COLUMNS}
+    for incident in ordered:
+        for name, value in _incident_values(incident).items():
+            params[name].append(value)
+    return set(await session.scalars(INSERT_INCIDENTS, params))
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
@@ -62,12 +117,12 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
         "title": incident.title,
         "description": incident.description,
         "severity": str(incident.severity),
-        "kind": incident.kind,
+        "kind": str(incident.kind),
         "channel": str(incident.channel),
         "status": str(incident.status),
         "customer_id": incident.customer.customer_id,
         "language": incident.language,
-        "required_skills": list(incident.required_skills),
+        "required_skills": json.dumps(list(incident.required_skills)),
         "dedup_key": incident.dedup_key,
         "client_id": incident.client_id,
         "logged_by": incident.logged_by,
@@ -105,13 +160,14 @@ async def claim_idempotency_keys(
 ) -> set[ClientKey]:
     """The keys claimed now, first use. A key claimed by a concurrent transaction is waited for
     until it commits, then not returned: its request is a retry. Claims go in key order."""
-    statement = (
-        insert(IdempotencyKeyRow)
-        .on_conflict_do_nothing(index_elements=[IdempotencyKeyRow.client_id, IdempotencyKeyRow.key])
-        .returning(IdempotencyKeyRow.client_id, IdempotencyKeyRow.key)
-    )
-    rows = [asdict(claim) for claim in sorted(claims, key=lambda c: (c.client_id, c.key))]
-    return {(client_id, key) for client_id, key in await session.execute(statement, rows)}
+    ordered = sorted(claims, key=lambda c: (c.client_id, c.key))
+    params = {
+        "client_id": [c.client_id for c in ordered],
+        "key": [c.key for c in ordered],
+        "request_hash": [c.request_hash for c in ordered],
+        "created_at": [c.created_at for c in ordered],
+    }
+    return {(client_id, key) for client_id, key in await session.execute(CLAIM_KEYS, params)}
 
 
 async def replays_of(
@@ -136,20 +192,11 @@ async def bind_idempotency_keys(
 ) -> None:
     """Point each claimed key at the incident its request got."""
     keys = sorted(incident_ids)
-    bound = unnest_rows(
-        "bound",
-        client_id=[client_id for client_id, _ in keys],
-        key=[key for _, key in keys],
-        incident_id=[incident_ids[key] for key in keys],
-    )
     await session.execute(
-        update(IdempotencyKeyRow)
-        .where(
-            and_(
-                IdempotencyKeyRow.client_id == bound.c.client_id,
-                IdempotencyKeyRow.key == bound.c.key,
-            )
-        )
-        .values(incident_id=bound.c.incident_id)
-        .execution_options(synchronize_session=False)
+        BIND_KEYS,
+        {
+            "client_id": [client_id for client_id, _ in keys],
+            "key": [key for _, key in keys],
+            "incident_id": [incident_ids[key] for key in keys],
+        },
     )
