@@ -47,7 +47,10 @@ async def _store_changes(
 ) -> dict[str, CustomerRef]:
     """Write only the rows that change. Looking first only spares locks; conflicts are still
     settled by the writes."""
-    known = await repository.get_customers(session, customer_ids=[c.customer_id for c in changes])
+    # The customers the resolution creates are not looked up: one stored meanwhile (or before
+    # its identities were) is not inserted, and is then updated like any stale row.
+    looked_up = [c.customer_id for c in changes if c.customer_id not in resolution.created]
+    known = await repository.get_customers(session, customer_ids=looked_up) if looked_up else {}
     missing = [domain.new_customer(c) for c in changes if c.customer_id not in known]
     creators = {customer_id: c.created_by or "" for customer_id, c in resolution.created.items()}
     inserted = (
