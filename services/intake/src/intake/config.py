@@ -11,7 +11,8 @@ class IntakeSettings(ChannelSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8001, ge=1, le=65535)
-    # An incident row takes 15 bind parameters; PostgreSQL allows 32,767 per statement.
+    # A group's statements take their rows as arrays, so its size does not meet PostgreSQL's
+    # limit of bind parameters; the limit bounds a group's transaction and its answers' wait.
     group_commit_max_reports: int = Field(
         default=200,
         ge=1,
@@ -25,12 +26,14 @@ class IntakeSettings(ChannelSettings, ServiceSettings):
         description="How long the first report of a group waits for others to join it.",
     )
     group_commit_max_in_flight: int = Field(
-        default=4,
+        default=16,
         ge=1,
         le=20,
         description="Group transactions running at once, each on one pooled connection; while "
-        "all run, the next group grows. Fewer: larger groups, less CPU per report; more: a group "
-        "waiting on a lock holds up fewer reports.",
+        "all run, the next group grows. A group's transaction waits mostly on round trips to "
+        "the database, so several at once keep the process busy (intake alone accepted about "
+        "10 % more with 16 than with 4); fewer make larger groups, and a group waiting on a "
+        "lock holds up more reports.",
     )
     closed_final_after_hours: float = Field(
         default=168,
