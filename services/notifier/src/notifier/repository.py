@@ -2,10 +2,10 @@
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from incident_events.types import DeliveryChannel
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Row, Table, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +15,11 @@ from notifier.tables import DeliveryRow, IncidentRow, PreferenceRow
 _VIEW_FIELDS = tuple(IncidentView.__dataclass_fields__)
 
 
-def _view(row: IncidentRow) -> IncidentView:
+def _view(row: IncidentRow | Row[Any]) -> IncidentView:
     return IncidentView(**{name: getattr(row, name) for name in _VIEW_FIELDS})
 
 
-def _delivery(row: DeliveryRow) -> Delivery:
+def _delivery(row: DeliveryRow | Row[Any]) -> Delivery:
     return Delivery(
         notification_id=row.notification_id,
         incident_id=row.incident_id,
@@ -81,8 +81,48 @@ _SAVE_INCIDENT = (
 )
 
 
+# Statements of every incident and every message, built once (see _LOCK_INCIDENT above).
+# Parameters are not named after columns: such names are SQLAlchemy's own in SET and VALUES.
+_DELIVERIES = cast(Table, DeliveryRow.__table__)
+_FIND_INCIDENT = select(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS)).where(
+    _INCIDENTS.c.incident_id == bindparam("the_incident_id")
+)
+_SET_STATUS = (
+    update(_INCIDENTS)
+    .where(
+        _INCIDENTS.c.incident_id == bindparam("the_incident_id"),
+        or_(
+            _INCIDENTS.c.status_changed_at.is_(None),
+            _INCIDENTS.c.status_changed_at <= bindparam("new_at"),
+        ),
+    )
+    .values(status=bindparam("new_status"), status_changed_at=bindparam("new_at"))
+)
+# Its values come with each execution, one row: the columns are the parameters.
+_ADD_DELIVERY = (
+    insert(_DELIVERIES)
+    .on_conflict_do_nothing(constraint="uq_deliveries_cause")
+    .returning(_DELIVERIES.c.notification_id)
+)
+_MARK_DELIVERED = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.notification_id == bindparam("the_notification_id"),
+        _DELIVERIES.c.status == "pending",
+    )
+    .values(
+        status="delivered",
+        attempts=_DELIVERIES.c.attempts + 1,
+        delivered_at=bindparam("delivered_now"),
+        error=None,
+        lease_until=None,
+    )
+    .returning(*_DELIVERIES.c)
+)
+
+
 async def find_incident(session: AsyncSession, *, incident_id: str) -> IncidentView | None:
-    row = await session.get(IncidentRow, incident_id)
+    row = (await session.execute(_FIND_INCIDENT, {"the_incident_id": incident_id})).first()
     return _view(row) if row else None
 
 
@@ -96,17 +136,8 @@ async def set_status(
     session: AsyncSession, *, incident_id: str, status: str, changed_at: datetime
 ) -> None:
     """Apply a status change unless a later one was applied (an old fact replayed late)."""
-    await session.execute(
-        update(IncidentRow)
-        .where(
-            IncidentRow.incident_id == incident_id,
-            or_(
-                IncidentRow.status_changed_at.is_(None),
-                IncidentRow.status_changed_at <= changed_at,
-            ),
-        )
-        .values(status=status, status_changed_at=changed_at)
-    )
+    parameters = {"the_incident_id": incident_id, "new_status": status, "new_at": changed_at}
+    await session.execute(_SET_STATUS, parameters)
 
 
 async def preferences_of(session: AsyncSession, *, customer_id: str | None) -> Preferences | None:
@@ -153,27 +184,22 @@ async def add_delivery(
     traceparent: str | None = None,
 ) -> bool:
     """Record a message for the delivery worker, due now; False if it was recorded before."""
-    statement = (
-        insert(DeliveryRow)
-        .values(
-            notification_id=message.notification_id,
-            incident_id=message.incident_id,
-            cause_event_id=message.cause_event_id,
-            channel=message.channel.value,
-            template=message.template,
-            language=message.language,
-            recipient=message.recipient,
-            subject=subject,
-            body=body,
-            created_at=now,
-            next_attempt_at=now,
-            correlation_id=correlation_id,
-            traceparent=traceparent,
-        )
-        .on_conflict_do_nothing(constraint="uq_deliveries_cause")
-        .returning(DeliveryRow.notification_id)
-    )
-    return (await session.execute(statement)).first() is not None
+    values = {
+        "notification_id": message.notification_id,
+        "incident_id": message.incident_id,
+        "cause_event_id": message.cause_event_id,
+        "channel": message.channel.value,
+        "template": message.template,
+        "language": message.language,
+        "recipient": message.recipient,
+        "subject": subject,
+        "body": body,
+        "created_at": now,
+        "next_attempt_at": now,
+        "correlation_id": correlation_id,
+        "traceparent": traceparent,
+    }
+    return (await session.execute(_ADD_DELIVERY, values)).first() is not None
 
 
 async def claim_due_deliveries(
@@ -205,19 +231,8 @@ async def mark_delivered(
     session: AsyncSession, *, notification_id: str, now: datetime
 ) -> Delivery | None:
     """The delivery, now delivered; None if another attempt already settled it."""
-    statement = (
-        update(DeliveryRow)
-        .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
-        .values(
-            status="delivered",
-            attempts=DeliveryRow.attempts + 1,
-            delivered_at=now,
-            error=None,
-            lease_until=None,
-        )
-        .returning(DeliveryRow)
-    )
-    row = (await session.execute(statement)).scalar_one_or_none()
+    parameters = {"the_notification_id": notification_id, "delivered_now": now}
+    row = (await session.execute(_MARK_DELIVERED, parameters)).first()
     return _delivery(row) if row else None
 
 
