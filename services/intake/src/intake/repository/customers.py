@@ -25,7 +25,10 @@ CUSTOMERS = name_of(CustomerRow)
 IDENTITIES = name_of(CustomerIdentityRow)
 DUPLICATES = name_of(CustomerDuplicateRow)
 # What a customer row is read as (intake.repository.incidents.to_customer).
-CUSTOMER_COLUMNS = "customer_id, " + ", ".join(CUSTOMER_FIELDS)
+CUSTOMER_COLUMN_NAMES = ("customer_id", *CUSTOMER_FIELDS)
+CUSTOMER_COLUMNS = ", ".join(CUSTOMER_COLUMN_NAMES)
+# The identities a statement is given: parallel arrays of kinds and values.
+GIVEN_IDENTITIES = unnest(("kinds", "text"), ("identity_values", "text"))
 
 # The class id of identity locks in PostgreSQL's two-key advisory lock space (which does not
 # overlap the one-key space the outbox relay and migrations use).
@@ -33,12 +36,12 @@ IDENTITY_LOCKS = 7411
 LOCK_IDENTITIES = text(
     "SELECT pg_advisory_xact_lock(:space, lock_key) FROM ("
     " SELECT DISTINCT hashtext(kinds || ':' || identity_values) AS lock_key"
-    f" FROM {unnest(('kinds', 'text'), ('identity_values', 'text'))}"
+    f" FROM {GIVEN_IDENTITIES}"
     ") keys ORDER BY lock_key"
 )
 IDENTITY_OWNERS = text(
     "SELECT i.kind, i.value, c.customer_id, c.created_at, c.created_by_client"
-    f" FROM {unnest(('kinds', 'text'), ('identity_values', 'text'))}"
+    f" FROM {GIVEN_IDENTITIES}"
     f" JOIN {IDENTITIES} i ON i.kind = given.kinds AND i.value = given.identity_values"
     f" JOIN {CUSTOMERS} c ON c.customer_id = i.customer_id"
 )
@@ -46,8 +49,7 @@ GET_CUSTOMERS = text(
     f"SELECT {CUSTOMER_COLUMNS} FROM {CUSTOMERS} WHERE customer_id = ANY(CAST(:ids AS text[]))"
 )
 NEW_CUSTOMER_COLUMNS = (
-    ("customer_id", "text"),
-    *((field, "text") for field in CUSTOMER_FIELDS),
+    *((name, "text") for name in CUSTOMER_COLUMN_NAMES),
     ("created_by_client", "text"),
 )
 # Rows go in in the arrays' order (key order: see insert_customers).
@@ -77,7 +79,7 @@ UPDATE_CUSTOMERS = text(
     " updated_at = CAST(:now AS timestamptz) FROM given"
     " WHERE c.customer_id = given.customer_id"
     " AND c.customer_id IN (SELECT customer_id FROM locked)"
-    f" RETURNING {', '.join(f'c.{column}' for column in CUSTOMER_COLUMNS.split(', '))}"
+    f" RETURNING {', '.join(f'c.{name}' for name in CUSTOMER_COLUMN_NAMES)}"
 )
 LINK_IDENTITIES = text(
     f"INSERT INTO {IDENTITIES} (kind, value, customer_id, created_at)"
@@ -143,8 +145,7 @@ async def insert_customers(
     it; those stored meanwhile are left alone and not returned."""
     ordered = sorted(customers, key=lambda customer: customer.customer_id)
     params: dict[str, Any] = {
-        field: [as_text(getattr(c, field)) for c in ordered]
-        for field in ("customer_id", *CUSTOMER_FIELDS)
+        name: [as_text(getattr(c, name)) for c in ordered] for name in CUSTOMER_COLUMN_NAMES
     }
     params["created_by_client"] = [creators.get(c.customer_id) for c in ordered]
     params["now"] = now
