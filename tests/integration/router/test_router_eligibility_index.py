@@ -15,7 +15,7 @@ import pytest
 from incident_events.types import Severity
 from incident_kit.database import create_engine, create_session_factory
 from router import repository
-from router.domain import Incident
+from router.domain import Agent, Incident
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -48,13 +48,22 @@ async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[
     await engine.dispose()
 
 
+async def decide(
+    sessions: async_sessionmaker[AsyncSession], incident: Incident
+) -> tuple[list[Agent], tuple[int, int]]:
+    """The agents tied for the incident, and the sequential and index scans of the agents
+    table that choosing them took (this transaction's own counts)."""
+    async with sessions.begin() as session:
+        tied = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
+        seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()
+    return tied, (seq_scans, index_scans)
+
+
 async def test_a_decision_among_ten_thousand_agents_reads_only_the_eligible_ones(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     incident = Incident("inc-1", Severity.HIGH, "cs", required_skills=("skill-8",))
-    async with sessions.begin() as session:
-        tied = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
-        seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()
+    tied, (seq_scans, index_scans) = await decide(sessions, incident)
 
     # Skill 8 of 50 in Czech: agents 8, 58, 108, ... (all even, so all speak Czech), at load
     # 0 when n % 4 == 0: the least loaded of the 200 eligible are agents 8, 108, 208, ...
@@ -69,9 +78,7 @@ async def test_offline_agents_are_not_in_the_index_and_never_chosen(
 ) -> None:
     # Agents n % 10 == 9 are offline; skill 9 (n % 50 == 9) belongs to offline agents only.
     incident = Incident("inc-2", Severity.LOW, "en", required_skills=("skill-9",))
-    async with sessions.begin() as session:
-        tied = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
-        seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()
+    tied, (seq_scans, index_scans) = await decide(sessions, incident)
 
     assert tied == []
     assert (seq_scans, index_scans) == (0, 1)
