@@ -65,6 +65,7 @@ from intake.domain.model import (
     Outcome,
     TransitionNotAllowed,
     is_open,
+    known_customer,
 )
 from intake.domain.reports import (
     REFERENCE_PREFIX,
@@ -127,6 +128,7 @@ __all__ = [
     "identities_of",
     "is_final",
     "is_open",
+    "known_customer",
     "is_public",
     "may_read_incident",
     "may_set_tier",

@@ -9,7 +9,7 @@ from typing import Any
 from incident_events.incidents import CustomerRef
 
 from intake.domain.customers import ResolvedClaim
-from intake.domain.model import CUSTOMER_FIELDS, CustomerDetails
+from intake.domain.model import CUSTOMER_FIELDS, CustomerDetails, known_customer
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def customer_after(stored: CustomerRef, change: CustomerChange) -> CustomerRef:
     for name, value in given_details(change.offered).items():
         if values[name] is None:
             values[name] = value
-    return CustomerRef(**{**values, **given_details(change.stated)})
+    return known_customer(**{**values, **given_details(change.stated)})
 
 
 def customer_changed(stored: CustomerRef, change: CustomerChange) -> bool:
@@ -76,7 +76,7 @@ def customer_changed(stored: CustomerRef, change: CustomerChange) -> bool:
 
 def new_customer(change: CustomerChange) -> CustomerRef:
     """A customer not stored yet: what the reports say, defaults for the rest."""
-    return CustomerRef(
+    return known_customer(
         customer_id=change.customer_id,
         **{**given_details(change.offered), **given_details(change.stated)},
     )

@@ -17,13 +17,13 @@ from incident_events.types import (
 from sqlalchemy import Row, Select, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.domain import Assignee, Incident
+from intake.domain import Assignee, Incident, known_customer
 from intake.tables import CustomerRow, IncidentRow
 
 
 def to_customer(row: CustomerRow | Row[Any]) -> CustomerRef:
     """A customer from its ORM row, or from a row of its columns (customer_id, CUSTOMER_FIELDS)."""
-    return CustomerRef(
+    return known_customer(
         customer_id=row.customer_id,
         name=row.name,
         email=row.email,
