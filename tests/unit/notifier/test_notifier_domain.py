@@ -13,6 +13,7 @@ from notifier.domain import (
     RESOLUTION,
     IncidentView,
     Preferences,
+    acknowledgement_awaits,
     customer_language,
     notification_id_for,
     plan_acknowledgement,
@@ -86,6 +87,8 @@ def test_only_the_first_response_clock_sets_the_due_time(
     metric: SlaMetric, due: datetime | None
 ) -> None:
     assert record_clock_started(NEW, clock(metric)).first_response_due_at == due
+    # The handler skips (does not even lock the incident for) the clocks that change nothing.
+    assert acknowledgement_awaits(clock(metric)) == (due is not None)
 
 
 @pytest.mark.parametrize(

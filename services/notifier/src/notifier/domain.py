@@ -110,9 +110,14 @@ def customer_language(view: IncidentView, preferences: Preferences | None) -> st
     return supported_language(preferred or view.language)
 
 
+def acknowledgement_awaits(started: SlaClockStarted) -> bool:
+    """Only the first-response clock matters to the acknowledgement; the others change
+    nothing here, so their events need not even lock the incident."""
+    return started.metric == SlaMetric.FIRST_RESPONSE
+
+
 def record_clock_started(view: IncidentView, started: SlaClockStarted) -> IncidentView:
-    """Only the first-response clock matters to the acknowledgement."""
-    if started.metric != SlaMetric.FIRST_RESPONSE:
+    if not acknowledgement_awaits(started):
         return view
     return replace(
         view,

@@ -58,10 +58,10 @@ class NotifierHandlers:
         session = received.session
         match received.event.data:
             case IncidentReported() as reported:
-                view = domain.record_report(
-                    await self._lock(session, reported.incident_id), reported
+                stored = await self._lock(session, reported.incident_id)
+                await self._acknowledge_if_ready(
+                    received, stored, domain.record_report(stored, reported)
                 )
-                await self._acknowledge_if_ready(received, view)
             case IncidentStatusChanged() as changed:
                 await repository.set_status(
                     session,
@@ -85,11 +85,11 @@ class NotifierHandlers:
     async def on_sla_event(self, received: Received) -> None:
         session = received.session
         match received.event.data:
-            case SlaClockStarted() as started:
-                view = domain.record_clock_started(
-                    await self._lock(session, started.incident_id), started
+            case SlaClockStarted() as started if domain.acknowledgement_awaits(started):
+                stored = await self._lock(session, started.incident_id)
+                await self._acknowledge_if_ready(
+                    received, stored, domain.record_clock_started(stored, started)
                 )
-                await self._acknowledge_if_ready(received, view)
             case SlaBreached() as breached:
                 await self._tell(
                     received, breached, domain.plan_breach_apology, "breach", "apology"
@@ -118,7 +118,11 @@ class NotifierHandlers:
         )
         await self._record(received, planned)
 
-    async def _acknowledge_if_ready(self, received: Received, view: IncidentView) -> None:
+    async def _acknowledge_if_ready(
+        self, received: Received, stored: IncidentView, view: IncidentView
+    ) -> None:
+        """Acknowledge once the report and the response clock are both known; the projection
+        is written only if the fact changed it (`stored` is what the lock read)."""
         session = received.session
         view, planned = domain.plan_acknowledgement(
             view,
@@ -128,7 +132,8 @@ class NotifierHandlers:
                 session, customer_id=view.customer_id
             ),
         )
-        await repository.save_incident(session, view=view)
+        if view != stored:
+            await repository.save_incident(session, view=view)
         await self._record(received, planned)
 
     async def _record(self, received: Received, planned: PlannedMessage | None) -> None:
