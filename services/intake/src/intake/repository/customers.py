@@ -11,20 +11,29 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from asyncpg import Record
 from incident_events.incidents import CustomerRef
-from sqlalchemy import Row, text
+from incident_events.types import CustomerTier
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.domain import CUSTOMER_FIELDS, CustomerChange, Duplicate, Identity, KnownCustomer
+from intake.domain import (
+    CUSTOMER_FIELDS,
+    CustomerChange,
+    Duplicate,
+    Identity,
+    KnownCustomer,
+    known_customer,
+)
 from intake.domain.customers import IdentityKind
-from intake.repository.incidents import to_customer
+from intake.repository import driver
 from intake.repository.rows import as_text, name_of, unnest
 from intake.tables import CustomerDuplicateRow, CustomerIdentityRow, CustomerRow
 
 CUSTOMERS = name_of(CustomerRow)
 IDENTITIES = name_of(CustomerIdentityRow)
 DUPLICATES = name_of(CustomerDuplicateRow)
-# What a customer row is read as (intake.repository.incidents.to_customer).
+# What a customer row is read as (`_customer_of`).
 CUSTOMER_COLUMN_NAMES = ("customer_id", *CUSTOMER_FIELDS)
 CUSTOMER_COLUMNS = ", ".join(CUSTOMER_COLUMN_NAMES)
 # The identities a statement is given: parallel arrays of kinds and values.
@@ -100,7 +109,8 @@ RECORD_DUPLICATES = text(
 async def identity_owners(
     session: AsyncSession, *, identities: Collection[Identity]
 ) -> dict[Identity, KnownCustomer]:
-    rows = await session.execute(
+    rows = await driver.fetch(
+        session,
         IDENTITY_OWNERS,
         {
             "kinds": [str(i.kind) for i in identities],
@@ -117,7 +127,8 @@ async def lock_identities(session: AsyncSession, *, identities: Collection[Ident
     """Hold the identities until commit: a concurrent group claiming any of them waits, then
     sees what this one stored. Hash collisions only make unrelated groups wait."""
     ordered = sorted(identities)
-    await session.execute(
+    await driver.fetch(
+        session,
         LOCK_IDENTITIES,
         {
             "space": IDENTITY_LOCKS,
@@ -130,8 +141,7 @@ async def lock_identities(session: AsyncSession, *, identities: Collection[Ident
 async def get_customers(
     session: AsyncSession, *, customer_ids: Collection[str]
 ) -> dict[str, CustomerRef]:
-    rows = await session.execute(GET_CUSTOMERS, {"ids": list(customer_ids)})
-    return _by_id(rows)
+    return _by_id(await driver.fetch(session, GET_CUSTOMERS, {"ids": list(customer_ids)}))
 
 
 async def insert_customers(
@@ -149,7 +159,7 @@ async def insert_customers(
     }
     params["created_by_client"] = [creators.get(c.customer_id) for c in ordered]
     params["now"] = now
-    return _by_id(await session.execute(INSERT_CUSTOMERS, params))
+    return _by_id(await driver.fetch(session, INSERT_CUSTOMERS, params))
 
 
 async def update_customers(
@@ -166,11 +176,18 @@ async def update_customers(
     for f in CUSTOMER_FIELDS:
         params[f"stated_{f}"] = [as_text(getattr(c.stated, f)) for c in changes]
         params[f"offered_{f}"] = [as_text(getattr(c.offered, f)) for c in changes]
-    return _by_id(await session.execute(UPDATE_CUSTOMERS, params))
+    return _by_id(await driver.fetch(session, UPDATE_CUSTOMERS, params))
 
 
-def _by_id(rows: Iterable[Row[Any]]) -> dict[str, CustomerRef]:
-    return {row.customer_id: to_customer(row) for row in rows}
+def _by_id(rows: Iterable[Record]) -> dict[str, CustomerRef]:
+    return {row["customer_id"]: _customer_of(row) for row in rows}
+
+
+def _customer_of(row: Record) -> CustomerRef:
+    """A customer from a row of CUSTOMER_COLUMN_NAMES."""
+    details = {name: row[name] for name in CUSTOMER_FIELDS}
+    details["tier"] = CustomerTier(details["tier"])
+    return known_customer(row["customer_id"], **details)
 
 
 async def link_identities(
@@ -179,7 +196,8 @@ async def link_identities(
     """Give each identity to its customer; one owned meanwhile stays with its owner (under the
     identities' locks that does not happen)."""
     ordered = sorted(links)
-    await session.execute(
+    await driver.fetch(
+        session,
         LINK_IDENTITIES,
         {
             "kind": [str(i.kind) for i in ordered],
@@ -194,7 +212,8 @@ async def record_duplicates(
     session: AsyncSession, *, duplicates: Collection[Duplicate], now: datetime
 ) -> None:
     ordered = sorted(duplicates, key=lambda d: (d.customer_id, d.other_customer_id, d.identity))
-    await session.execute(
+    await driver.fetch(
+        session,
         RECORD_DUPLICATES,
         {
             "customer_id": [d.customer_id for d in ordered],

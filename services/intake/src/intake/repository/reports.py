@@ -17,6 +17,7 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import Incident
+from intake.repository import driver
 from intake.repository.incidents import to_incident, with_customer
 from intake.repository.rows import name_of, unnest
 from intake.tables import (
@@ -94,8 +95,8 @@ BIND_KEYS = text(
 
 async def next_reference_numbers(session: AsyncSession, *, count: int) -> list[int]:
     """`count` numbers from the reference sequence, ascending, in one statement."""
-    numbers = await session.scalars(NEXT_REFERENCE_NUMBERS, {"count": count})
-    return sorted(int(number) for number in numbers)
+    rows = await driver.fetch(session, NEXT_REFERENCE_NUMBERS, {"count": count})
+    return sorted(int(number) for (number,) in rows)
 
 
 async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Incident]) -> set[str]:
@@ -107,7 +108,7 @@ async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Inciden
     for incident in ordered:
         for name, value in _incident_values(incident).items():
             params[name].append(value)
-    return set(await session.scalars(INSERT_INCIDENTS, params))
+    return {incident_id for (incident_id,) in await driver.fetch(session, INSERT_INCIDENTS, params)}
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
@@ -167,7 +168,7 @@ async def claim_idempotency_keys(
         "request_hash": [c.request_hash for c in ordered],
         "created_at": [c.created_at for c in ordered],
     }
-    return {(client_id, key) for client_id, key in await session.execute(CLAIM_KEYS, params)}
+    return {(client_id, key) for client_id, key in await driver.fetch(session, CLAIM_KEYS, params)}
 
 
 async def replays_of(
@@ -192,7 +193,8 @@ async def bind_idempotency_keys(
 ) -> None:
     """Point each claimed key at the incident its request got."""
     keys = sorted(incident_ids)
-    await session.execute(
+    await driver.fetch(
+        session,
         BIND_KEYS,
         {
             "client_id": [client_id for client_id, _ in keys],
