@@ -36,7 +36,7 @@ QUICK = {
     ),
     "cpu": CpuPlan(rate=20, seconds=5, warmup_seconds=1, idle_seconds=3),
     "consumer": OverheadPlan(events=2000),
-    "intake": IntakePlan(seconds=3, warmup_seconds=1),
+    "intake": IntakePlan(seconds=3, warmup_seconds=1, repeats=1),
     "overload": OverloadPlan(normal_rate=10, overload_rate=100, phase_seconds=3),
 }
 # Command-line option -> (benchmark, field of its plan).
