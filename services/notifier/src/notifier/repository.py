@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from incident_events.types import DeliveryChannel
+from incident_kit import driver
 from sqlalchemy import Row, Table, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from notifier.tables import DeliveryRow, IncidentRow, PreferenceRow
 _VIEW_FIELDS = tuple(IncidentView.__dataclass_fields__)
 
 
-def _view(row: IncidentRow | Row[Any]) -> IncidentView:
+def _view(row: IncidentRow | Row[Any] | driver.Row) -> IncidentView:
     return IncidentView(**{name: getattr(row, name) for name in _VIEW_FIELDS})
 
 
@@ -45,17 +46,18 @@ async def lock_incident(session: AsyncSession, *, incident_id: str, new_token: s
     topics at once: whichever commits second sees the other's data.
     """
     parameters = {"incident_id": incident_id, "status_token": new_token}
-    row = (await session.execute(_LOCK_INCIDENT, parameters)).one()
-    return IncidentView(**row._mapping)
+    (row,) = await driver.fetch(session, _LOCK_INCIDENT, parameters)
+    return _view(row)
 
 
 async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
     values = {k: v for k, v in asdict(view).items() if k not in _KEPT}
-    await session.execute(_SAVE_INCIDENT, {**values, "the_incident_id": view.incident_id})
+    await driver.fetch(session, _SAVE_INCIDENT, {**values, "the_incident_id": view.incident_id})
 
 
 # The two statements every incident passes through, built once as Core statements with bound
-# parameters: SQLAlchemy then compiles each once and skips the ORM's per-call statement work.
+# parameters. Those of the handlers run on the driver (`incident_kit.driver`), in the batch's
+# transaction after its inbox claim: a fifth of the client CPU of a statement through the session.
 _INCIDENTS = cast(Table, IncidentRow.__table__)
 _KEPT = frozenset({"incident_id", "status_token"})  # never changed by saving the view
 # One round trip: the no-op update of an existing row takes its lock and returns it.
@@ -122,8 +124,8 @@ _MARK_DELIVERED = (
 
 
 async def find_incident(session: AsyncSession, *, incident_id: str) -> IncidentView | None:
-    row = (await session.execute(_FIND_INCIDENT, {"the_incident_id": incident_id})).first()
-    return _view(row) if row else None
+    rows = await driver.fetch(session, _FIND_INCIDENT, {"the_incident_id": incident_id})
+    return _view(rows[0]) if rows else None
 
 
 async def incident_by_token(session: AsyncSession, *, token: str) -> IncidentView | None:
@@ -137,7 +139,7 @@ async def set_status(
 ) -> None:
     """Apply a status change unless a later one was applied (an old fact replayed late)."""
     parameters = {"the_incident_id": incident_id, "new_status": status, "new_at": changed_at}
-    await session.execute(_SET_STATUS, parameters)
+    await driver.fetch(session, _SET_STATUS, parameters)
 
 
 async def preferences_of(session: AsyncSession, *, customer_id: str | None) -> Preferences | None:
@@ -199,7 +201,7 @@ async def add_delivery(
         "correlation_id": correlation_id,
         "traceparent": traceparent,
     }
-    return (await session.execute(_ADD_DELIVERY, values)).first() is not None
+    return bool(await driver.fetch(session, _ADD_DELIVERY, values, values_of=list(values)))
 
 
 async def claim_due_deliveries(

@@ -14,6 +14,7 @@ from typing import Any
 from asyncpg import Record
 from incident_events.incidents import CustomerRef
 from incident_events.types import CustomerTier
+from incident_kit import driver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,6 @@ from intake.domain import (
     known_customer,
 )
 from intake.domain.customers import IdentityKind
-from intake.repository import driver
 from intake.repository.rows import as_text, name_of, unnest
 from intake.tables import CustomerDuplicateRow, CustomerIdentityRow, CustomerRow
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident_kit import driver
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import Incident
-from intake.repository import driver
 from intake.repository.incidents import to_incident, with_customer
 from intake.repository.rows import name_of, unnest
 from intake.tables import (

@@ -1,0 +1,53 @@
+"""Statements run on the driver beneath a session (`incident_kit.driver`) belong to the session's
+transaction: rolled back with it even when they are its first statement, committed with it;
+and a statement the server refuses raises SQLAlchemy's DBAPIError without its parameters."""
+
+import pytest
+from incident_kit import driver
+from incident_kit.database import create_engine
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+pytestmark = pytest.mark.integration
+
+NOTES = Table("notes", MetaData(), Column("note_id", Text, primary_key=True), Column("body", Text))
+ADD_NOTE = insert(NOTES).returning(NOTES.c.note_id)
+NOTE_BY_ID = select(NOTES.c.body).where(NOTES.c.note_id == bindparam("wanted"))
+
+
+async def test_driver_statements_share_the_sessions_transaction(fresh_database_url: str) -> None:
+    engine = create_engine(fresh_database_url, application_name="driver-test")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (note_id text PRIMARY KEY, body text)"))
+    try:
+        # The first statement of the transaction, rolled back: nothing stays.
+        async with sessions() as session:
+            rows = await driver.fetch(
+                session, ADD_NOTE, {"note_id": "n1", "body": "a"}, values_of=["note_id", "body"]
+            )
+            assert [row.note_id for row in rows] == ["n1"]
+            await session.rollback()
+        async with sessions.begin() as session:
+            assert await driver.fetch(session, NOTE_BY_ID, {"wanted": "n1"}) == []
+            await driver.fetch(
+                session, ADD_NOTE, {"note_id": "n2", "body": "b"}, values_of=["note_id", "body"]
+            )
+        async with sessions() as session:
+            (row,) = await driver.fetch(session, NOTE_BY_ID, {"wanted": "n2"})
+            assert row.body == "b"
+
+        with pytest.raises(DBAPIError) as refused:
+            async with sessions.begin() as session:
+                await driver.fetch(
+                    session,
+                    ADD_NOTE,
+                    {"note_id": "n2", "body": "ann@example.org"},
+                    values_of=["note_id", "body"],
+                )
+        assert refused.value.orig is not None
+        assert getattr(refused.value.orig, "sqlstate", None) == "23505"  # unique violation
+        assert "ann@example.org" not in str(refused.value)
+    finally:
+        await engine.dispose()
