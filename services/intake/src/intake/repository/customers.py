@@ -11,29 +11,21 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from asyncpg import Record
 from incident_events.incidents import CustomerRef
-from incident_events.types import CustomerTier
 from incident_kit import driver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.domain import (
-    CUSTOMER_FIELDS,
-    CustomerChange,
-    Duplicate,
-    Identity,
-    KnownCustomer,
-    known_customer,
-)
+from intake.domain import CUSTOMER_FIELDS, CustomerChange, Duplicate, Identity, KnownCustomer
 from intake.domain.customers import IdentityKind
+from intake.repository.incidents import to_customer
 from intake.repository.rows import as_text, name_of, unnest
 from intake.tables import CustomerDuplicateRow, CustomerIdentityRow, CustomerRow
 
 CUSTOMERS = name_of(CustomerRow)
 IDENTITIES = name_of(CustomerIdentityRow)
 DUPLICATES = name_of(CustomerDuplicateRow)
-# What a customer row is read as (`_customer_of`).
+# What a customer row is read as (intake.repository.incidents.to_customer).
 CUSTOMER_COLUMN_NAMES = ("customer_id", *CUSTOMER_FIELDS)
 CUSTOMER_COLUMNS = ", ".join(CUSTOMER_COLUMN_NAMES)
 # The identities a statement is given: parallel arrays of kinds and values.
@@ -179,15 +171,8 @@ async def update_customers(
     return _by_id(await driver.fetch(session, UPDATE_CUSTOMERS, params))
 
 
-def _by_id(rows: Iterable[Record]) -> dict[str, CustomerRef]:
-    return {row["customer_id"]: _customer_of(row) for row in rows}
-
-
-def _customer_of(row: Record) -> CustomerRef:
-    """A customer from a row of CUSTOMER_COLUMN_NAMES."""
-    details = {name: row[name] for name in CUSTOMER_FIELDS}
-    details["tier"] = CustomerTier(details["tier"])
-    return known_customer(row["customer_id"], **details)
+def _by_id(rows: Iterable[driver.Row]) -> dict[str, CustomerRef]:
+    return {row.customer_id: to_customer(row) for row in rows}
 
 
 async def link_identities(

@@ -14,6 +14,7 @@ from incident_events.types import (
     IncidentStatus,
     Severity,
 )
+from incident_kit import driver
 from sqlalchemy import Row, Select, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +22,9 @@ from intake.domain import Assignee, Incident, known_customer
 from intake.tables import CustomerRow, IncidentRow
 
 
-def to_customer(row: CustomerRow | Row[Any]) -> CustomerRef:
-    """A customer from its ORM row, or from a row of its columns (customer_id, CUSTOMER_FIELDS)."""
+def to_customer(row: CustomerRow | Row[Any] | driver.Row) -> CustomerRef:
+    """A customer from its ORM row, or from a row of its columns (customer_id, CUSTOMER_FIELDS),
+    read through the session or on the driver."""
     return known_customer(
         customer_id=row.customer_id,
         name=row.name,
