@@ -90,7 +90,7 @@ async def test_one_replica_publishes_and_a_standby_takes_over(
         async with sessions.begin() as session:
             await add_events(session, outbox, [before])
         await reader.wait_for(lambda e: e.id == before.id)
-        # Counted once the relay's transaction commits, a moment after the broker has it.
+        # Counted once the relay marks the row published, a moment after the broker has it.
         await eventually(lambda: published(first_metrics) == 1)
         assert published(second_metrics) == 0
         assert not second.leading

@@ -47,6 +47,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from incident_kit import driver
+
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +106,8 @@ async def add_events(session: AsyncSession, table: Table, events: Iterable[Event
         columns["payload"].append(event.model_dump_json())
     if not columns["event_id"]:
         return
-    await session.execute(_insert_events(table), columns)
+    # On the driver: every handled event of every service writes here (incident_kit.driver).
+    await driver.fetch(session, _insert_events(table), columns)
     session.info[_WROTE_OUTBOX] = True
 
 

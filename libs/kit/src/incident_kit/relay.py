@@ -5,9 +5,13 @@ order, so only one relay publishes at a time: it holds a PostgreSQL advisory loc
 connection of its own. The others wait for that lock and take over when the holder's
 connection ends, whether it stopped or died.
 
-Leadership is fenced: rows are claimed and marked published on the lock's own connection, in
-one transaction per batch, so a relay whose connection (and with it the lock) is gone cannot
-claim or mark anything. TCP keepalives on that connection make a silently dead peer noticed.
+Leadership is fenced: rows are claimed and marked published on the lock's own connection, so a
+relay whose connection (and with it the lock) is gone cannot claim or mark anything. TCP
+keepalives on that connection make a silently dead peer noticed. The claim and the mark are one
+statement each, with no transaction around them: only the leader claims, so the claim needs no
+row locks, and a relay that dies between publishing and marking leaves its rows unmarked, to be
+published again by the next leader (consumers' inboxes absorb the repeat), as a rolled-back
+transaction would. That is two round trips a batch instead of four.
 
 A batch is published by `incident_kit.publishing`: what the broker acknowledged is marked
 published even when other rows of the batch failed, a row that can never be published is
@@ -47,12 +51,13 @@ KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5"}
 KEEPALIVES |= {"tcp_keepalives_count": "3"}
 GAUGE_SECONDS = 5.0
 # Claimable: unpublished, not quarantined, and no earlier row of its incident is quarantined.
+# No FOR UPDATE: only the leader claims, and nothing else changes unpublished rows.
 CLAIM = (
     "SELECT o.id, o.topic, o.message_key, convert_to(o.payload, 'UTF8') AS value, o.created_at "
     "FROM {table} AS o WHERE o.published_at IS NULL AND o.quarantined_at IS NULL "
     "AND NOT EXISTS (SELECT FROM {table} AS q WHERE q.message_key = o.message_key "
     "AND q.id < o.id AND q.quarantined_at IS NOT NULL AND q.published_at IS NULL) "
-    "ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED"
+    "ORDER BY o.id LIMIT $1"
 )
 
 
@@ -133,13 +138,12 @@ class OutboxRelay:
         connection = self._connection
         if connection is None:
             raise ConnectionError("not leading: no relay connection")
-        async with connection.transaction():
-            records = await connection.fetch(self._claim, self._batch_size)
-            if not records:
-                return Publication()
-            outcome = await self._publisher.publish([OutboxRow(*record) for record in records])
-            now = self._clock.now()
-            await self._mark(connection, outcome, now)
+        records = await connection.fetch(self._claim, self._batch_size)
+        if not records:
+            return Publication()
+        outcome = await self._publisher.publish([OutboxRow(*record) for record in records])
+        now = self._clock.now()
+        await self._mark(connection, outcome, now)
         self._count(outcome, now)
         return outcome
 

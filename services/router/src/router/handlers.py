@@ -51,7 +51,7 @@ def register_handlers(runtime: Runtime, settings: RouterSettings, metrics: Route
 
 async def place(received: Received, reported: IncidentReported) -> list[EventData]:
     session = received.session
-    if await repository.get_assignment(session, incident_id=reported.incident_id) is not None:
+    if await repository.is_routed(session, incident_id=reported.incident_id):
         return []  # re-reported under a new event id: routed already
     incident = to_incident(reported)
     return [await placement.place(session, incident=incident, now=received.now)]

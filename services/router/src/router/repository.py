@@ -1,14 +1,24 @@
-"""All SQL of the router. Keyword-only functions on a caller's session; nothing here commits."""
+"""All SQL of the router. Keyword-only functions on a caller's session; nothing here commits.
+
+The statements of placing a reported incident (is it routed, who is eligible, lock the chosen
+agent, save the assignment, count the load) run on the driver (`incident_kit.driver`): they
+are every incident's path. They are module-level constants, compiled once.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from incident_events.types import Severity
+from incident_kit import driver
 from sqlalchemy import (
     Boolean,
+    DateTime,
+    Integer,
     Numeric,
     Select,
+    Table,
     Text,
     bindparam,
     case,
@@ -18,7 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
@@ -74,8 +84,8 @@ async def least_loaded_eligible(
         "language": [incident.language],
         "skills": list(incident.required_skills),
     }
-    rows = (await session.execute(_LEAST_LOADED_ELIGIBLE, parameters)).all()
-    return [to_agent(row) for row in rows]  # type: ignore[arg-type]
+    rows = await driver.fetch(session, _LEAST_LOADED_ELIGIBLE, parameters)
+    return [to_agent(row) for row in rows]
 
 
 def _least_loaded_eligible() -> Select[Any]:
@@ -96,12 +106,16 @@ def _least_loaded_eligible() -> Select[Any]:
 _LEAST_LOADED_ELIGIBLE = _least_loaded_eligible()
 
 
+_AGENTS = cast(Table, AgentRow.__table__)
+_LOCK_AGENT = (
+    select(_AGENTS).where(_AGENTS.c.agent_id == bindparam("the_agent_id")).with_for_update()
+)
+
+
 async def lock_agent(session: AsyncSession, *, agent_id: str) -> Agent | None:
     """The agent's current row, locked until commit so no other replica changes its load."""
-    query = select(AgentRow).where(AgentRow.agent_id == agent_id).with_for_update()
-    # populate_existing: a row this session loaded before the lock must show the locked values.
-    row = await session.scalar(query.execution_options(populate_existing=True))
-    return to_agent(row) if row else None
+    rows = await driver.fetch(session, _LOCK_AGENT, {"the_agent_id": agent_id})
+    return to_agent(rows[0]) if rows else None
 
 
 async def get_agent(session: AsyncSession, *, agent_id: str) -> AgentRow | None:
@@ -139,15 +153,35 @@ async def delete_agent(session: AsyncSession, *, agent_id: str) -> bool:
     return result.first() is not None
 
 
-async def change_load(session: AsyncSession, *, agent_id: str, delta: int, now: datetime) -> None:
-    await session.execute(
-        update(AgentRow)
-        .where(AgentRow.agent_id == agent_id)
-        .values(active_count=func.greatest(AgentRow.active_count + delta, 0), updated_at=now)
+_CHANGE_LOAD = (
+    update(_AGENTS)
+    .where(_AGENTS.c.agent_id == bindparam("the_agent_id"))
+    .values(
+        active_count=func.greatest(_AGENTS.c.active_count + bindparam("delta", type_=Integer), 0),
+        updated_at=bindparam("now", type_=DateTime(timezone=True)),
     )
+)
+
+
+async def change_load(session: AsyncSession, *, agent_id: str, delta: int, now: datetime) -> None:
+    """Through the driver: an ORM object of the agent this session holds is not refreshed (the
+    API refreshes the one it answers with)."""
+    parameters = {"the_agent_id": agent_id, "delta": delta, "now": now}
+    await driver.fetch(session, _CHANGE_LOAD, parameters)
 
 
 # --- assignments and the queue ---------------------------------------------------------------
+
+
+_ASSIGNMENTS = cast(Table, AssignmentRow.__table__)
+_IS_ROUTED = select(_ASSIGNMENTS.c.incident_id).where(
+    _ASSIGNMENTS.c.incident_id == bindparam("the_incident_id")
+)
+
+
+async def is_routed(session: AsyncSession, *, incident_id: str) -> bool:
+    """Whether the router has seen the incident (assigned, queued or released)."""
+    return bool(await driver.fetch(session, _IS_ROUTED, {"the_incident_id": incident_id}))
 
 
 async def get_assignment(
@@ -173,17 +207,24 @@ async def save_queued(
     await _save(session, incident, status="queued", agent_id=None, reason=reason, queued_at=now)
 
 
-async def _save(session: AsyncSession, incident: Incident, **values: Any) -> None:
+async def _save(session: AsyncSession, incident: Incident, **routing: Any) -> None:
     """Insert the incident's row, or overwrite its routing state (queue -> agent, requeue)."""
-    statement = insert(AssignmentRow).values(
-        incident_id=incident.incident_id,
-        severity=str(incident.severity),
-        language=incident.language,
-        required_skills=list(incident.required_skills),
-        **values,
-    )
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=[AssignmentRow.incident_id], set_=values)
+    values = {
+        "incident_id": incident.incident_id,
+        "severity": str(incident.severity),
+        "language": incident.language,
+        "required_skills": list(incident.required_skills),
+        **routing,
+    }
+    await driver.fetch(session, _save_statement(tuple(routing)), values, values_of=list(values))
+
+
+@cache  # one statement per set of routing columns (assigned, queued), built once
+def _save_statement(routing: tuple[str, ...]) -> Insert:
+    statement = insert(_ASSIGNMENTS)
+    return statement.on_conflict_do_update(
+        index_elements=[_ASSIGNMENTS.c.incident_id],
+        set_={name: statement.excluded[name] for name in routing},
     )
 
 

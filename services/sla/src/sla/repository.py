@@ -1,12 +1,16 @@
 """All SQL of the sla service. Functions take the session of the caller's transaction and never
-commit; rows are turned into domain objects here."""
+commit; rows are turned into domain objects here.
+
+What every incident passes through (record the report and the assignee, read its clocks) runs
+on the driver (`incident_kit.driver`), as module-level statements compiled once."""
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from incident_events.types import SlaMetric
-from sqlalchemy import bindparam, func, select, update
+from incident_kit import driver
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,13 +56,12 @@ async def record_incident(session: AsyncSession, *, incident: Incident) -> None:
         "severity": incident.severity,
         "kind": incident.kind,
     }
-    await session.execute(_RECORD_INCIDENT, facts)
+    await driver.fetch(session, _RECORD_INCIDENT, facts)
 
 
 async def record_assignee(session: AsyncSession, *, incident_id: str, agent_id: str) -> None:
-    await session.execute(
-        _RECORD_ASSIGNEE, {"incident_id": incident_id, "assignee_agent_id": agent_id}
-    )
+    parameters = {"incident_id": incident_id, "assignee_agent_id": agent_id}
+    await driver.fetch(session, _RECORD_ASSIGNEE, parameters)
 
 
 async def incident_row(session: AsyncSession, *, incident_id: str) -> IncidentRow | None:
@@ -70,7 +73,7 @@ async def clocks_of(
 ) -> list[SlaClock]:
     """The incident's clocks; `lock` holds them against the timer until the transaction ends."""
     query = _LOCK_CLOCKS_OF if lock else _CLOCKS_OF
-    rows = (await session.execute(query, {"incident_id": incident_id})).scalars().all()
+    rows = await driver.fetch(session, query, {"incident_id": incident_id})
     return [to_clock(row) for row in rows]
 
 
@@ -86,10 +89,11 @@ def _upsert_incident(*columns: str) -> Insert:
 
 _RECORD_INCIDENT = _upsert_incident("customer_id", "tier", "severity", "kind")
 _RECORD_ASSIGNEE = _upsert_incident("assignee_agent_id")
+_CLOCKS = cast(Table, ClockRow.__table__)
 _CLOCKS_OF = (
-    select(ClockRow)
-    .where(ClockRow.incident_id == bindparam("incident_id"))
-    .order_by(ClockRow.metric)
+    select(_CLOCKS)
+    .where(_CLOCKS.c.incident_id == bindparam("incident_id"))
+    .order_by(_CLOCKS.c.metric)
 )
 _LOCK_CLOCKS_OF = _CLOCKS_OF.with_for_update()
 
@@ -152,7 +156,7 @@ def to_policy(row: PolicyRow) -> Policy:
     )
 
 
-def to_clock(row: ClockRow) -> SlaClock:
+def to_clock(row: ClockRow | driver.Row) -> SlaClock:
     return SlaClock(
         clock_id=row.clock_id,
         incident_id=row.incident_id,
