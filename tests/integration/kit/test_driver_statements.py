@@ -1,12 +1,13 @@
 """Statements run on the driver beneath a session (`incident_kit.driver`) belong to the session's
 transaction: rolled back with it even when they are its first statement, committed with it;
-and a statement the server refuses raises SQLAlchemy's DBAPIError without its parameters."""
+and a statement the server refuses raises the DBAPIError the session would (IntegrityError for a
+unique violation), without its parameters."""
 
 import pytest
 from incident_kit import driver
 from incident_kit.database import create_engine
 from sqlalchemy import Column, MetaData, Table, Text, bindparam, insert, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ async def test_driver_statements_share_the_sessions_transaction(fresh_database_u
             (row,) = await driver.fetch(session, NOTE_BY_ID, {"wanted": "n2"})
             assert row.body == "b"
 
-        with pytest.raises(DBAPIError) as refused:
+        with pytest.raises(IntegrityError) as refused:
             async with sessions.begin() as session:
                 await driver.fetch(
                     session,

@@ -9,8 +9,10 @@ or two events, so this was much of what an event cost.
 A statement (SQL text or a Core statement) is compiled once by SQLAlchemy's asyncpg dialect
 into the driver's `$n` form; its literal values and SQLAlchemy's bind processing of each type
 are applied as SQLAlchemy would. Rows are asyncpg Records that also answer their columns as
-attributes, as SQLAlchemy's rows do. A statement the server refuses raises SQLAlchemy's
-DBAPIError, as through the session, so callers and the HTTP error handlers see one kind; a lost
+attributes, as SQLAlchemy's rows do. A statement the server refuses raises the DBAPIError
+SQLAlchemy's asyncpg dialect would raise through the session (IntegrityError for a violated
+constraint, ProgrammingError for a syntax or access error), so callers and the HTTP error
+handlers see one kind; a lost
 connection raises the driver's own error, which `incident_kit.errors` classifies as
 infrastructure like SQLAlchemy's.
 
@@ -25,12 +27,17 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+# As SQLAlchemy's asyncpg dialect translates the driver's errors; any other is a DBAPIError.
+_TRANSLATED: tuple[tuple[type[Exception], type[DBAPIError]], ...] = (
+    (asyncpg.IntegrityConstraintViolationError, IntegrityError),
+    (asyncpg.SyntaxOrAccessError, ProgrammingError),
+)
 
 
 class Row(asyncpg.Record):  # type: ignore[misc]  # asyncpg has no type hints
@@ -87,13 +94,10 @@ async def fetch(
             driver_statement.compiled.string, *arguments, record_class=Row
         )
     except asyncpg.PostgresError as error:
+        kind = next((sa for pg, sa in _TRANSLATED if isinstance(error, pg)), DBAPIError)
         # Parameters hidden: they may hold personal data, and errors get logged.
-        raise DBAPIError.instance(
-            driver_statement.compiled.string,
-            arguments,
-            error,
-            asyncpg.PostgresError,
-            hide_parameters=True,
+        raise kind(
+            driver_statement.compiled.string, arguments, error, hide_parameters=True
         ) from error
     return rows
 

@@ -4,7 +4,7 @@ and listing them newest first, a page at a time."""
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from incident_events.incidents import CustomerRef
 from incident_events.types import (
@@ -15,10 +15,10 @@ from incident_events.types import (
     Severity,
 )
 from incident_kit import driver
-from sqlalchemy import Row, Select, select, tuple_, update
+from sqlalchemy import Row, Select, Table, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.domain import Assignee, Incident, known_customer
+from intake.domain import CUSTOMER_FIELDS, Assignee, Incident, known_customer
 from intake.tables import CustomerRow, IncidentRow
 
 
@@ -36,7 +36,7 @@ def to_customer(row: CustomerRow | Row[Any] | driver.Row) -> CustomerRef:
     )
 
 
-def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
+def to_incident(row: IncidentRow | driver.Row, customer: CustomerRef) -> Incident:
     assignee = None
     if row.assignee_agent_id is not None:
         assignee = Assignee(row.assignee_agent_id, row.assignee_name, row.assignment_reason or "")
@@ -49,7 +49,7 @@ def to_incident(row: IncidentRow, customer: CustomerRow) -> Incident:
         severity=Severity(row.severity),
         kind=IncidentKind(row.kind),
         channel=Channel(row.channel),
-        customer=to_customer(customer),
+        customer=customer,
         language=row.language,
         required_skills=tuple(row.required_skills),
         dedup_key=row.dedup_key,
@@ -74,7 +74,7 @@ def with_customer() -> Select[IncidentRow, CustomerRow]:
 
 
 def _incident_of(row: Row[IncidentRow, CustomerRow] | None) -> Incident | None:
-    return to_incident(row[0], row[1]) if row else None
+    return to_incident(row[0], to_customer(row[1])) if row else None
 
 
 async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
@@ -82,39 +82,58 @@ async def get_incident(session: AsyncSession, *, incident_id: str) -> Incident |
     return _incident_of((await session.execute(query)).first())
 
 
+# A change to an incident (an assignment from the router, an agent's reply) locks and saves it on
+# the driver (`incident_kit.driver`): every incident takes that path. Customer columns carry a
+# prefix, as incidents have a `language` of their own.
+_INCIDENTS = cast(Table, IncidentRow.__table__)
+_CUSTOMERS = cast(Table, CustomerRow.__table__)
+_CUSTOMER_PREFIX = "customer_"
+_LOCK_INCIDENT = (
+    select(
+        _INCIDENTS,
+        *(_CUSTOMERS.c[name].label(_CUSTOMER_PREFIX + name) for name in CUSTOMER_FIELDS),
+    )
+    .join(_CUSTOMERS, _CUSTOMERS.c.customer_id == _INCIDENTS.c.customer_id)
+    .where(_INCIDENTS.c.incident_id == bindparam("the_incident_id"))
+    .with_for_update(of=_INCIDENTS)
+)
+_SAVE_INCIDENT = update(_INCIDENTS).where(_INCIDENTS.c.incident_id == bindparam("the_incident_id"))
+
+
 async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
     """The incident, locked until commit so concurrent changes to it apply one after another."""
-    query = (
-        with_customer()
-        .where(IncidentRow.incident_id == incident_id)
-        .with_for_update(of=IncidentRow)
+    rows = await driver.fetch(session, _LOCK_INCIDENT, {"the_incident_id": incident_id})
+    if not rows:
+        return None
+    (row,) = rows
+    fields = {name: row[_CUSTOMER_PREFIX + name] for name in CUSTOMER_FIELDS}
+    customer = known_customer(
+        customer_id=row.customer_id, **fields | {"tier": CustomerTier(fields["tier"])}
     )
-    return _incident_of((await session.execute(query)).first())
+    return to_incident(row, customer)
 
 
 async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
     """Store what a change may alter: status, severity, kind, assignee, resolution and times.
     Reopening an incident whose dedup_key a newer open incident holds raises IntegrityError."""
     assignee = incident.assignee
-    await session.execute(
-        update(IncidentRow)
-        .where(IncidentRow.incident_id == incident.incident_id)
-        .values(
-            status=str(incident.status),
-            severity=str(incident.severity),
-            kind=str(incident.kind),
-            assignee_agent_id=assignee.agent_id if assignee else None,
-            assignee_name=assignee.name if assignee else None,
-            assignment_reason=assignee.reason if assignee else None,
-            status_changed_at=incident.status_changed_at,
-            resolution=incident.resolution,
-            resolved_at=incident.resolved_at,
-            closed_at=incident.closed_at,
-            first_agent_reply_at=incident.first_agent_reply_at,
-            assigned_at=incident.assigned_at,
-            updated_at=incident.updated_at,
-        )
-    )
+    values = {
+        "status": str(incident.status),
+        "severity": str(incident.severity),
+        "kind": str(incident.kind),
+        "assignee_agent_id": assignee.agent_id if assignee else None,
+        "assignee_name": assignee.name if assignee else None,
+        "assignment_reason": assignee.reason if assignee else None,
+        "status_changed_at": incident.status_changed_at,
+        "resolution": incident.resolution,
+        "resolved_at": incident.resolved_at,
+        "closed_at": incident.closed_at,
+        "first_agent_reply_at": incident.first_agent_reply_at,
+        "assigned_at": incident.assigned_at,
+        "updated_at": incident.updated_at,
+    }
+    parameters = values | {"the_incident_id": incident.incident_id}
+    await driver.fetch(session, _SAVE_INCIDENT, parameters, values_of=list(values))
 
 
 @dataclass(frozen=True)
@@ -149,4 +168,4 @@ async def list_incidents(
         query = query.where(tuple_(IncidentRow.created_at, IncidentRow.incident_id) < before)
     query = query.order_by(IncidentRow.created_at.desc(), IncidentRow.incident_id.desc())
     rows = await session.execute(query.limit(limit))
-    return [to_incident(incident, customer) for incident, customer in rows]
+    return [to_incident(incident, to_customer(customer)) for incident, customer in rows]

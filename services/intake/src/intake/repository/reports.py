@@ -18,7 +18,7 @@ from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import Incident
-from intake.repository.incidents import to_incident, with_customer
+from intake.repository.incidents import to_customer, to_incident, with_customer
 from intake.repository.rows import name_of, unnest
 from intake.tables import (
     OPEN_INCIDENT,
@@ -143,7 +143,7 @@ async def open_incidents_by_dedup_key(
         tuple_(IncidentRow.client_id, IncidentRow.dedup_key).in_(list(dedup_keys)), OPEN_INCIDENT
     )
     return {
-        (row[0].client_id, row[0].dedup_key or ""): to_incident(row[0], row[1])
+        (row[0].client_id, row[0].dedup_key or ""): to_incident(row[0], to_customer(row[1]))
         for row in await session.execute(query)
     }
 
@@ -183,7 +183,10 @@ async def replays_of(
         .where(tuple_(stored.client_id, stored.key).in_(list(keys)))
     )
     return {
-        (client_id, key): (request_hash, to_incident(incident, customer) if incident else None)
+        (client_id, key): (
+            request_hash,
+            to_incident(incident, to_customer(customer)) if incident else None,
+        )
         for client_id, key, request_hash, incident, customer in await session.execute(query)
     }
 
