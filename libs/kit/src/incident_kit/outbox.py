@@ -2,9 +2,9 @@
 and `OutboxRelay` publishes them with an idempotent producer.
 
 A commit that wrote outbox rows wakes this process's relay (no NOTIFY inside every transaction);
-the relay also polls, which finds rows other replicas committed. Rows are claimed with
-FOR UPDATE SKIP LOCKED, and only the relay holding the outbox's advisory lock publishes
-(`incident_kit.relay`), so the events of one incident leave in commit order.
+the relay also polls, which finds rows other replicas committed. Only the relay holding the
+outbox's advisory lock claims and publishes rows (`incident_kit.relay`), so the events of one
+incident leave in commit order.
 
 A row the broker will never take (too large, an invalid or forbidden topic, a payload that is
 not JSON) is quarantined: `quarantined_at` and `error` say when and why, and it stays unpublished.
