@@ -3,6 +3,7 @@
 
 from uuid import uuid4
 
+import harness
 import pytest
 from incident_events.notifications import NotificationDelivered
 from integration.notifier.support import (
@@ -15,6 +16,17 @@ from integration.notifier.support import (
 
 pytestmark = pytest.mark.integration
 SENT_ACKS = 'notifications_sent_total{channel="email",template="acknowledgement"}'
+HANDLED = 'events_handled_total{event_type="%s",outcome="handled"}'
+
+
+async def handled(notifier: NotifierUnderTest, event_type: str) -> None:
+    """Wait until the notifier has applied one event of the type. The two facts come on two
+    topics, each with a consumer of its own, so only waiting fixes which is applied second."""
+
+    async def applied() -> bool:
+        return await notifier.metric(HANDLED % event_type) == 1.0
+
+    await harness.eventually(applied)
 
 
 async def test_report_then_clock_sends_one_czech_acknowledgement(
@@ -23,6 +35,7 @@ async def test_report_then_clock_sends_one_czech_acknowledgement(
     incident_id = f"inc-{uuid4()}"
     report, clock = reported(incident_id, language="cs"), clock_started(incident_id)
     await notifier.publish(report)
+    await handled(notifier, report.type)
     await notifier.publish(clock)
 
     delivered = await notifier.fact(incident_id, DELIVERED, "acknowledgement")
@@ -65,6 +78,7 @@ async def test_clock_then_report_acknowledges_too(notifier: NotifierUnderTest) -
     incident_id = f"inc-{uuid4()}"
     report, clock = reported(incident_id, language="en"), clock_started(incident_id)
     await notifier.publish(clock)
+    await handled(notifier, clock.type)
     await notifier.publish(report)
 
     await notifier.fact(incident_id, DELIVERED, "acknowledgement")
