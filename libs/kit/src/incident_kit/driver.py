@@ -12,9 +12,8 @@ are applied as SQLAlchemy would. Rows are asyncpg Records that also answer their
 attributes, as SQLAlchemy's rows do. A statement the server refuses raises the DBAPIError
 SQLAlchemy's asyncpg dialect would raise through the session (IntegrityError for a violated
 constraint, ProgrammingError for a syntax or access error), so callers and the HTTP error
-handlers see one kind; a lost
-connection raises the driver's own error, which `incident_kit.errors` classifies as
-infrastructure like SQLAlchemy's.
+handlers see one kind; a lost connection raises the driver's own error, which
+`incident_kit.errors` classifies as infrastructure like SQLAlchemy's.
 
 Meant for statements inside a transaction that has already run a statement through the session
 (a consumer batch's inbox claim, say): otherwise one is run first to begin it.

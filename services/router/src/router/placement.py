@@ -69,7 +69,7 @@ async def release(
     session: AsyncSession, *, incident_id: str, now: datetime, queue_scan_limit: int
 ) -> list[EventData]:
     """Close the incident's assignment; the freed agent takes the most urgent queued work."""
-    assignment = await repository.get_assignment(session, incident_id=incident_id, lock=True)
+    assignment = await repository.lock_assignment(session, incident_id=incident_id)
     if assignment is None or assignment.status == "released":
         return []
     # Read before the update below, which also refreshes the loaded row.

@@ -184,12 +184,14 @@ async def is_routed(session: AsyncSession, *, incident_id: str) -> bool:
     return bool(await driver.fetch(session, _IS_ROUTED, {"the_incident_id": incident_id}))
 
 
-async def get_assignment(
-    session: AsyncSession, *, incident_id: str, lock: bool = False
-) -> AssignmentRow | None:
-    query = select(AssignmentRow).where(AssignmentRow.incident_id == incident_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+async def lock_assignment(session: AsyncSession, *, incident_id: str) -> AssignmentRow | None:
+    """The incident's routing row, locked until commit."""
+    query = (
+        select(AssignmentRow)
+        .where(AssignmentRow.incident_id == incident_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return await session.scalar(query)
 
 

@@ -22,17 +22,13 @@ from intake.domain import CUSTOMER_FIELDS, Assignee, Incident, known_customer
 from intake.tables import CustomerRow, IncidentRow
 
 
-def to_customer(row: CustomerRow | Row[Any] | driver.Row) -> CustomerRef:
+def to_customer(row: CustomerRow | Row[Any] | driver.Row, *, prefix: str = "") -> CustomerRef:
     """A customer from its ORM row, or from a row of its columns (customer_id, CUSTOMER_FIELDS),
-    read through the session or on the driver."""
+    read through the session or on the driver; `prefix`: the fields' prefix in a row joined to
+    an incident (which has a `language` of its own), whose customer_id is the join's."""
+    fields = {name: getattr(row, prefix + name) for name in CUSTOMER_FIELDS}
     return known_customer(
-        customer_id=row.customer_id,
-        name=row.name,
-        email=row.email,
-        phone=row.phone,
-        language=row.language,
-        tier=CustomerTier(row.tier),
-        time_zone=row.time_zone,
+        customer_id=row.customer_id, **fields | {"tier": CustomerTier(fields["tier"])}
     )
 
 
@@ -106,11 +102,7 @@ async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident 
     if not rows:
         return None
     (row,) = rows
-    fields = {name: row[_CUSTOMER_PREFIX + name] for name in CUSTOMER_FIELDS}
-    customer = known_customer(
-        customer_id=row.customer_id, **fields | {"tier": CustomerTier(fields["tier"])}
-    )
-    return to_incident(row, customer)
+    return to_incident(row, to_customer(row, prefix=_CUSTOMER_PREFIX))
 
 
 async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
