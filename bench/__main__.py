@@ -51,6 +51,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "cpu_seconds": ("cpu", "seconds"),
     "intake_seconds": ("intake", "seconds"),
     "connections": ("intake", "connections"),
+    "intake_processes": ("intake", "processes"),
 }
 DEFAULTS: dict[str, Any] = {
     "pipeline": SweepPlan(),
@@ -84,6 +85,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cpu-seconds", type=float, help="cpu: seconds at that rate")
     parser.add_argument("--intake-seconds", type=float, help="intake: seconds of wrk per server")
     parser.add_argument("--connections", type=int, help="intake: wrk's concurrent connections")
+    parser.add_argument(
+        "--intake-processes", type=int, help="intake: worker processes of intake alone and echo"
+    )
     parser.add_argument("--quiet-cores", type=float, default=0.25, help="busy below: quiet")
     parser.add_argument("--quiet-timeout", type=float, default=180, help="longest quiet wait")
     arguments = parser.parse_args(argv)

@@ -5,7 +5,11 @@ in the same run.
 Intake is measured twice: alone (an intake of the benchmark's own, on its own database and
 topics, committing and publishing every report while no other service consumes them:
 `bench.lone_intake`), which is the figure the target is about, and in the stack, where what it
-accepts flows on to router, sla and notifier, which share the two cores with it."""
+accepts flows on to router, sla and notifier, which share the two cores with it.
+
+Intake alone and the echo run the same number of worker processes (`processes`, one per core
+of this machine, as the README's sizing advises); intake alone is also measured once in a
+single process, the figure of earlier results."""
 
 import asyncio
 import sys
@@ -37,6 +41,9 @@ class IntakePlan:
     # Intake alone is measured this many times and its median run reported: on this machine
     # one run of unchanged code ranges over ±15 %, more than most changes move it.
     repeats: int = 3
+    # Worker processes of intake alone and of the echo (INTAKE_PROCESSES); the stack's intake
+    # runs what the stack configured.
+    processes: int = 2
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,19 @@ class Served:
 async def run_intake(env: dict[str, str], plan: IntakePlan) -> Outcome:
     # A skill no agent has: router queues these incidents instead of filling bench agents.
     skill = f"bench-{uuid4().hex[:8]}"
-    async with echo_server() as (echo_url, echo_pid):
+    async with echo_server(plan.processes) as (echo_url, echo_pid):
         echo = await _measure(echo_url, echo_pid, env, plan, skill)
     print(f"  echo: {echo.run.created_per_second:,.0f}/s")
-    async with lone_intake(env) as lone:
+    async with lone_intake(env, processes=plan.processes) as lone:
         runs = [await _measure(lone.url, lone.pid, env, plan, skill) for _ in range(plan.repeats)]
     rates = [served.run.created_per_second for served in runs]
     alone = sorted(runs, key=lambda served: served.run.created_per_second)[len(runs) // 2]
     print(f"  intake alone: {alone.run.created_per_second:,.0f}/s (median of {_rates(rates)})")
+    single = alone
+    if plan.processes != 1:
+        async with lone_intake(env) as lone:
+            single = await _measure(lone.url, lone.pid, env, plan, skill)
+        print(f"  intake alone, one process: {single.run.created_per_second:,.0f}/s")
     intake_pid = stack_processes().get("intake")
     in_stack = await _measure(f"{env['INTAKE_URL']}/v1/incidents", intake_pid, env, plan, skill)
     ratio = round(alone.run.created_per_second / max(echo.run.created_per_second, 1e-9), 3)
@@ -81,10 +93,12 @@ async def run_intake(env: dict[str, str], plan: IntakePlan) -> Outcome:
         "echo": echo.figures(),
         "intake": alone.figures(),
         "intake_runs_accepted_per_second": [round(rate, 1) for rate in rates],
+        "intake_one_process": single.figures(),
         "intake_in_stack": in_stack.figures(),
         "ratio_intake_to_echo": ratio,
     }
-    return Outcome("intake", figures, _table(echo, alone, in_stack, ratio, plan, rates))
+    table = _table(echo, alone, single, in_stack, ratio, plan, rates)
+    return Outcome("intake", figures, table)
 
 
 async def _measure(
@@ -112,8 +126,8 @@ async def _measure(
 
 
 @asynccontextmanager
-async def echo_server() -> AsyncIterator[tuple[str, int]]:
-    """bench.echo_app in a process of its own: (its POST URL, its pid) until the block ends."""
+async def echo_server(processes: int) -> AsyncIterator[tuple[str, int]]:
+    """bench.echo_app in processes of its own: (its POST URL, its pid) until the block ends."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -121,6 +135,8 @@ async def echo_server() -> AsyncIterator[tuple[str, int]]:
         "bench.echo_app",
         "--port",
         str(port),
+        "--processes",
+        str(processes),
         cwd=ROOT,
         stdin=asyncio.subprocess.DEVNULL,
     )
@@ -131,6 +147,10 @@ async def echo_server() -> AsyncIterator[tuple[str, int]]:
         yield f"http://127.0.0.1:{port}/v1/incidents", process.pid
 
 
+def _processes(count: int) -> str:
+    return f"{count} process" + ("es" if count != 1 else "")
+
+
 def _rates(rates: list[float]) -> str:
     return ", ".join(f"{rate:,.0f}" for rate in rates) + "/s"
 
@@ -138,6 +158,7 @@ def _rates(rates: list[float]) -> str:
 def _table(
     echo: Served,
     alone: Served,
+    single: Served,
     in_stack: Served,
     ratio: float,
     plan: IntakePlan,
@@ -168,8 +189,13 @@ def _table(
             "wrk CPU ms/req",
         ),
         rows=[
-            row("echo (FastAPI, same body)", echo),
-            row(f"intake alone (own database, topics; median of {len(rates)})", alone),
+            row(f"echo (FastAPI, same body; {_processes(plan.processes)})", echo),
+            row(
+                f"intake alone (own database, topics; {_processes(plan.processes)}; "
+                f"median of {len(rates)})",
+                alone,
+            ),
+            *([row("intake alone, 1 process", single)] if plan.processes != 1 else []),
             row("intake in the stack", in_stack),
         ],
         notes=[

@@ -34,8 +34,11 @@ class LoneIntake:
 
 
 @asynccontextmanager
-async def lone_intake(stack_env: Mapping[str, str]) -> AsyncIterator[LoneIntake]:
-    """Migrate and serve an intake on a fresh database and topic prefix until the block ends."""
+async def lone_intake(
+    stack_env: Mapping[str, str], *, processes: int = 1
+) -> AsyncIterator[LoneIntake]:
+    """Migrate and serve an intake (`processes` workers on one port) on a fresh database and
+    topic prefix until the block ends."""
     name = f"bench_intake_{uuid4().hex[:8]}"
     server = make_url(stack_env["DATABASE_URL"])
     admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -49,6 +52,7 @@ async def lone_intake(stack_env: Mapping[str, str]) -> AsyncIterator[LoneIntake]
         "API_KEYS": stack_env["API_KEY"],
         "INTAKE_API_KEYS": stack_env["API_KEY"],
         "INTAKE_HTTP_PORT": str(port),
+        "INTAKE_PROCESSES": str(processes),
     }
     env.pop("INTAKE_SMTP_PORT", None)  # no inbound mail server: only HTTP is measured
     await _admin(admin_dsn, f'CREATE DATABASE "{name}"')

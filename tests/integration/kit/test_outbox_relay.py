@@ -1,5 +1,6 @@
 """The outbox relay with replicas, on the real broker and database: one relay publishes while
-the others stand by, a standby takes over when the leader stops, and old published rows are
+the others stand by, a standby takes over when the leader stops, a standby does not keep vacuum
+from removing the rows the leader has marked published, and old published rows are
 pruned without touching what is unpublished or young, past quarantined rows and those held
 behind them (tests/integration/kit/test_outbox_quarantine.py has the quarantine itself)."""
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from harness import EventReader, eventually
@@ -19,6 +21,7 @@ from incident_kit.relay import OutboxRelay
 from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 pytestmark = pytest.mark.integration
@@ -107,6 +110,54 @@ async def test_one_replica_publishes_and_a_standby_takes_over(
 
     assert (published(first_metrics), published(second_metrics)) == (1, 1)
     assert [e.id for e in reader.seen] == [before.id, after.id]  # each once, in commit order
+
+
+async def test_a_standby_leaves_vacuum_free_to_remove_what_the_leader_marked_published(
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_topic_prefix: str,
+) -> None:
+    # A standby that waited inside pg_advisory_lock held its snapshot all along: no dead row of
+    # the database could be removed, and the leader's claims re-read every published row.
+    leader, metrics = relay(sessions, producer, fresh_database_url, kafka_topic_prefix)
+    standby, _ = relay(sessions, producer, fresh_database_url, kafka_topic_prefix)
+    dsn = make_url(fresh_database_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await leader.start()
+        await eventually(lambda: leader.leading)
+        await standby.start()
+        await eventually(lambda: _standby_trying(admin))
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened(f"k-{i}") for i in range(3)])
+        await eventually(lambda: published(metrics) == 3)  # three row versions now dead
+
+        tuples = await _vacuum_tuples(admin)
+
+        assert not standby.leading
+        assert "3 removed" in tuples and "0 are dead but not yet removable" in tuples, tuples
+    finally:
+        await standby.stop()
+        await leader.stop()
+        await admin.close()
+
+
+async def _standby_trying(admin: asyncpg.Connection) -> bool:
+    """Both relay connections are up, and the standby's has asked for the lock."""
+    queries = await admin.fetch(
+        "SELECT query FROM pg_stat_activity WHERE application_name = 'kitrelay outbox relay' "
+        "AND datname = current_database()"
+    )
+    return len(queries) == 2 and any("advisory_lock" in row["query"] for row in queries)
+
+
+async def _vacuum_tuples(admin: asyncpg.Connection) -> str:
+    """VACUUM VERBOSE's line on the outbox's tuples, e.g. "tuples: 3 removed, 0 remain, ..."."""
+    messages: list[str] = []
+    admin.add_log_listener(lambda _, message: messages.append(str(message)))
+    await admin.execute(f"VACUUM (VERBOSE) {outbox.schema}.{outbox.name}")
+    return next(line for m in messages for line in m.splitlines() if "tuples:" in line)
 
 
 async def test_prune_deletes_old_published_events_up_to_the_first_pending_one(

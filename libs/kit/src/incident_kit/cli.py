@@ -41,11 +41,24 @@ def main(
     if arguments.command == "migrate":
         upgrade(settings.database_url, migrations_dir)
         return
-    listener = _listen(settings.http_host, settings.http_port)
-    if settings.processes == 1:
-        _serve_on(listener, settings, create_app)
+    serve_in_processes(
+        settings.http_host,
+        settings.http_port,
+        settings.processes,
+        lambda listener: _serve_on(listener, settings, create_app),
+    )
+
+
+def serve_in_processes(
+    host: str, port: int, processes: int, serve: Callable[[socket.socket], None]
+) -> None:
+    """Run `serve` on one listening socket: in this process, or in `processes` forked workers
+    that share it (the parent then waits for them and exits with their verdict)."""
+    listener = _listen(host, port)
+    if processes == 1:
+        serve(listener)
         return
-    workers = [_fork(listener, settings, create_app) for _ in range(settings.processes)]
+    workers = [_fork(listener, serve) for _ in range(processes)]
     listener.close()
     sys.exit(_supervise(workers))
 
@@ -59,13 +72,13 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _fork(listener: socket.socket, settings: S, create_app: Callable[[S, Clock], FastAPI]) -> int:
+def _fork(listener: socket.socket, serve: Callable[[socket.socket], None]) -> int:
     pid = os.fork()
     if pid == 0:  # the worker: serve until told to stop, then leave without the parent's cleanup
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
         code = 0
         try:
-            _serve_on(listener, settings, create_app)
+            serve(listener)
         except BaseException:
             code = 1
         os._exit(code)
