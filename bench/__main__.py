@@ -5,6 +5,7 @@ in bench/results/ and a table for each on the terminal.
 """
 
 import argparse
+import logging
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
@@ -137,6 +138,9 @@ def _describe(plan: Any) -> str:
 
 
 def main() -> None:
+    # The consumer benchmark sets up the kit's logging, after which httpx would log each
+    # readiness probe of the servers the later benchmarks start, in between their tables.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvloop.run(run(parse_arguments(sys.argv[1:])))
 
 

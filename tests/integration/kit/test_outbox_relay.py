@@ -52,6 +52,7 @@ def relay(
     producer: AIOKafkaProducer,
     database_url: str,
     prefix: str = "",
+    poll_seconds: float = 0.2,
 ) -> tuple[OutboxRelay, ServiceMetrics]:
     metrics = ServiceMetrics(CollectorRegistry(), "kitrelay")
     relay = OutboxRelay(
@@ -61,7 +62,7 @@ def relay(
         database_url=database_url,
         clock=FrozenClock(T0),
         metrics=metrics,
-        poll_seconds=0.2,
+        poll_seconds=poll_seconds,
         retention=timedelta(hours=1),
         topic_prefix=prefix,
     )
@@ -110,6 +111,37 @@ async def test_one_replica_publishes_and_a_standby_takes_over(
 
     assert (published(first_metrics), published(second_metrics)) == (1, 1)
     assert [e.id for e in reader.seen] == [before.id, after.id]  # each once, in commit order
+
+
+async def test_what_a_standby_commits_is_published_without_waiting_for_the_leaders_poll(
+    infra: Infra,
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_topic_prefix: str,
+) -> None:
+    prefix, hour = kafka_topic_prefix, 3600.0  # no poll comes within the test
+    leader, _ = relay(sessions, producer, fresh_database_url, prefix, poll_seconds=hour)
+    standby, _ = relay(sessions, producer, fresh_database_url, prefix, poll_seconds=hour)
+    first, event = reopened(f"first-{uuid4()}"), reopened(f"standby-{uuid4()}")
+    async with EventReader(infra.kafka_bootstrap_servers, [f"{prefix}incidents"]) as reader:
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [first])
+        await leader.start()
+        await standby.start()
+        try:
+            # Published by the leader's first claim, so it has claimed: only a wake-up or its
+            # poll makes it claim again.
+            await reader.wait_for(lambda e: e.id == first.id)
+            async with sessions.begin() as session:
+                await add_events(session, outbox, [event])
+            standby.wake()  # as a standby process's commit hook does: a NOTIFY to the leader
+
+            await reader.wait_for(lambda e: e.id == event.id)
+        finally:
+            await standby.stop()
+            await leader.stop()
+    assert not standby.leading
 
 
 async def test_a_standby_leaves_vacuum_free_to_remove_what_the_leader_marked_published(

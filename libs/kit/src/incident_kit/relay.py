@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -118,8 +118,11 @@ class OutboxRelay:
     async def _notify_leader(self) -> None:
         try:
             async with self._sessions() as session:
-                await session.execute(text("SELECT pg_notify(:c, '')"), {"c": self._channel})
-                await session.commit()
+                connection = await session.connection()
+                driver = (await connection.get_raw_connection()).driver_connection
+                # On the driver, outside a transaction: sent at once, one round trip where the
+                # session's BEGIN, statement and COMMIT took three.
+                await driver.execute("SELECT pg_notify($1, '')", self._channel)
         except Exception:  # the leader's poll finds the rows anyway
             log.warning("could not notify the leading relay", exc_info=True)
         finally:
