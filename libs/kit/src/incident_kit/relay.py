@@ -119,7 +119,9 @@ class OutboxRelay:
         try:
             async with self._sessions() as session:
                 connection = await session.connection()
-                driver = (await connection.get_raw_connection()).driver_connection
+                driver: asyncpg.Connection = (
+                    await connection.get_raw_connection()
+                ).driver_connection
                 # On the driver, outside a transaction: sent at once, one round trip where the
                 # session's BEGIN, statement and COMMIT took three.
                 await driver.execute("SELECT pg_notify($1, '')", self._channel)
