@@ -2,15 +2,19 @@
 
 `serve` runs `<SERVICE>_PROCESSES` copies of the service on one listening socket (bound once,
 then inherited by forked workers). Each worker is a full replica: it answers HTTP, is a member
-of the service's consumer groups, and stands by to lead the outbox relay. The parent forwards
-SIGTERM and SIGINT to the workers and exits when they have all stopped.
+of the service's consumer groups, and stands by to lead the outbox relay. The parent replaces a
+worker that dies, forwards SIGTERM and SIGINT to the workers and exits when they have all
+stopped. `serve_in_processes` is that, for any server (the benchmark's echo app uses it too).
 """
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +28,9 @@ from incident_kit.migrations import upgrade
 from incident_kit.settings import ServiceSettings, load_settings
 
 S = TypeVar("S", bound=ServiceSettings)
+log = logging.getLogger(__name__)
+# A worker that served this long before it died is replaced at once.
+HEALTHY_SECONDS = 30.0
 
 
 def main(
@@ -53,14 +60,13 @@ def serve_in_processes(
     host: str, port: int, processes: int, serve: Callable[[socket.socket], None]
 ) -> None:
     """Run `serve` on one listening socket: in this process, or in `processes` forked workers
-    that share it (the parent then waits for them and exits with their verdict)."""
+    that share it, each started again if it ends before the parent is told to stop (the parent
+    then exits with their verdict)."""
     listener = _listen(host, port)
     if processes == 1:
         serve(listener)
         return
-    workers = [_fork(listener, serve) for _ in range(processes)]
-    listener.close()
-    sys.exit(_supervise(workers))
+    sys.exit(_Supervisor(listener, serve, processes).run())
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -72,36 +78,83 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _fork(listener: socket.socket, serve: Callable[[socket.socket], None]) -> int:
-    pid = os.fork()
-    if pid == 0:  # the worker: serve until told to stop, then leave without the parent's cleanup
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-        code = 0
-        try:
-            serve(listener)
-        except BaseException:
-            code = 1
-        os._exit(code)
-    return pid
+class _Supervisor:
+    """Keeps `processes` workers serving until SIGTERM or SIGINT, which it forwards to them.
 
+    A worker that dies (a crash, the kernel's OOM killer, kill -9) is replaced, as gunicorn and
+    uvicorn's own supervisor do: otherwise the port stays open on the survivors, every probe
+    still passes, and the service runs on fewer cores with nobody told. Each replacement waits
+    a pause that doubles while workers keep dying young, so one that cannot start does not spin.
+    """
 
-def _supervise(workers: list[int]) -> int:
-    """Forward stop signals to the workers; return non-zero if any of them failed."""
+    def __init__(
+        self, listener: socket.socket, serve: Callable[[socket.socket], None], processes: int
+    ) -> None:
+        self._listener = listener
+        self._serve = serve
+        self._processes = processes
+        self._workers: dict[int, float] = {}  # pid -> when it started (monotonic)
+        self._stopping = False
+        self._pause = 0.0
 
-    def forward(signum: int, _: object) -> None:
-        for pid in workers:
+    def run(self) -> int:
+        """Return non-zero if a worker failed while stopping."""
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for _ in range(self._processes):
+            self._start()
+        failed = False
+        while self._workers:
+            pid, status = os.wait()  # retried after a signal's handler has run (PEP 475)
+            started = self._workers.pop(pid, None)
+            if started is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if self._stopping:
+                # uvicorn raises the SIGTERM again once it has shut down gracefully.
+                failed |= code not in (0, -signal.SIGTERM)
+                continue
+            lived = time.monotonic() - started
+            self._pause = 0.0 if lived >= HEALTHY_SECONDS else min(max(2 * self._pause, 1), 30)
+            log.error(
+                "worker %d ended (exit code %d) after %.0f s; starting another in %.0f s",
+                pid,
+                code,
+                lived,
+                self._pause,
+            )
+            self._wait(self._pause)
+            if not self._stopping:
+                self._start()
+        self._listener.close()
+        return int(failed)
+
+    def _start(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: serve until told to stop, then leave without our cleanup
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server installs its own
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent
+            code = 0
             try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+                self._serve(self._listener)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        self._workers[pid] = time.monotonic()
+        if self._stopping:  # the stop signal came between the fork and the line above
+            os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    failed = 0
-    for pid in workers:
-        _, status = os.waitpid(pid, 0)
-        failed |= os.waitstatus_to_exitcode(status) != 0
-    return int(failed)
+    def _stop(self, signum: int, _: object) -> None:
+        self._stopping = True
+        for pid in self._workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, cut short by a stop signal."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def _serve_on(

@@ -1,0 +1,117 @@
+"""Serving in several processes (`<SERVICE>_PROCESSES`), with real processes and signals: a
+worker that dies is replaced while the port keeps answering, and SIGTERM stops them all."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+T = TypeVar("T")
+
+# A server as the services are served (uvloop, uvicorn on the shared socket) answering its pid.
+SERVER = """
+import sys
+import uvicorn, uvloop
+from incident_kit.cli import serve_in_processes
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    import os
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(os.getpid()).encode()})
+
+async def serve(listener):
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+    await uvicorn.Server(config).serve(sockets=[listener])
+
+serve_in_processes("127.0.0.1", int(sys.argv[1]), 2, lambda s: uvloop.run(serve(s)))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def children_of(parent: int) -> set[int]:
+    children = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == parent and fields[0] != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+def wait_until(check: Callable[[], T | None], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+    return result
+
+
+def answering_pid(port: int) -> int | None:
+    try:
+        return int(httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text)
+    except httpx.HTTPError:
+        return None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    script = tmp_path / "pid_server.py"
+    script.write_text(SERVER)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(script), str(port)])
+    try:
+        wait_until(lambda: len(children_of(process.pid)) == 2 and answering_pid(port))
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_worker_killed_is_replaced_and_the_port_keeps_answering(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = server
+    workers = children_of(process.pid)
+    killed = min(workers)
+
+    os.kill(killed, signal.SIGKILL)
+
+    def two_without_the_killed() -> set[int] | None:
+        now = children_of(process.pid)
+        return now if len(now) == 2 and killed not in now else None
+
+    replaced = wait_until(two_without_the_killed)
+    assert replaced - workers, "a new worker took the dead one's place"
+    assert answering_pid(port) in replaced
+    assert process.poll() is None
+
+
+def test_sigterm_stops_every_worker_and_the_parent_exits_cleanly(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, _ = server
+    workers = children_of(process.pid)
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
