@@ -8,6 +8,7 @@ did not settle in time.
 """
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -22,7 +23,14 @@ from incident_devstack.paths import StackPaths
 from faults.preparation import put_policy
 from faults.report import RESULTS, problems, table, write_result
 from faults.runner import Scenario, ScenarioResult, Timing, run_scenario
-from faults.scenarios import SuiteOptions, full_suite, scenario_names, short_suite
+from faults.scenarios import (
+    INTAKE_WORKERS,
+    KILL_INTAKE_WORKER,
+    SuiteOptions,
+    full_suite,
+    scenario_names,
+    short_suite,
+)
 from faults.stack import LocalStack, StackFault
 
 FULL_TIMING = {"warmup_s": 3.0, "hold_s": 5.0}
@@ -88,6 +96,10 @@ def main(argv: list[str]) -> int:
     timing = Timing(rate=args.rate, **(SHORT_TIMING if args.short else FULL_TIMING))
     stack = LocalStack(StackPaths.discover())
     found = stack.found()
+    if any(scenario.name == KILL_INTAKE_WORKER for scenario in scenarios):
+        # The whole suite then runs intake in several processes, as a two-core machine would.
+        os.environ["INTAKE_PROCESSES"] = str(INTAKE_WORKERS)
+        stack.restart_with_workers("intake", INTAKE_WORKERS)
     try:
         results = uvloop.run(run_suite(scenarios, stack, timing=timing))
     except StackFault as error:

@@ -2,17 +2,23 @@
 settle afterwards; then the full suite and the short one `make test` runs."""
 
 import asyncio
+import os
+import signal
+import time
 from dataclasses import dataclass
 
 from faults.poison import publish_poison
 from faults.runner import Inject, Scenario, Scene
-from faults.stack import SERVICES
+from faults.stack import SERVICES, StackFault
 
 # Long enough for the client to meet the outage, short of any timeout in the stack.
 DOWN_S = 3.0
 # The notifier leases a message for 120 s (NOTIFIER_DELIVERY_LEASE_SECONDS): one that a killed
 # notifier had leased is sent again only then.
 NOTIFIER_LEASE_S = 120.0
+# Intake runs this many worker processes in a suite that kills one of them (README: one per core).
+INTAKE_WORKERS = 2
+KILL_INTAKE_WORKER = "kill-intake-worker"
 
 
 def killed(component: str, *, down_s: float = DOWN_S) -> Inject:
@@ -30,6 +36,31 @@ def killed(component: str, *, down_s: float = DOWN_S) -> Inject:
         scene.mark("ready")
 
     return inject
+
+
+def worker_killed(service: str, *, timeout_s: float = 60.0) -> Inject:
+    """kill -9 of one of the service's worker processes; its parent must start another."""
+
+    async def inject(scene: Scene) -> None:
+        workers = scene.stack.workers(service)
+        if len(workers) < 2:
+            raise StackFault(f"{service} runs {len(workers) or 1} process: nothing to kill alone")
+        victim = workers[0]
+        scene.mark("injected")
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while not _replaced(scene.stack.workers(service), victim, len(workers)):
+            if time.monotonic() > deadline:
+                raise StackFault(f"{service} did not replace its killed worker {victim}")
+            await asyncio.sleep(0.1)
+        scene.mark("lifted")
+        scene.mark("ready")
+
+    return inject
+
+
+def _replaced(workers: list[int], victim: int, count: int) -> bool:
+    return len(workers) == count and victim not in workers
 
 
 def postgres_frozen(seconds: float) -> Inject:
@@ -98,6 +129,12 @@ def full_suite(options: SuiteOptions) -> list[Scenario]:
     every_process = f"kill -9 of every process, restarted {DOWN_S:g} s later"
     return [
         *(kill_service(name) for name in SERVICES),
+        Scenario(
+            KILL_INTAKE_WORKER,
+            f"kill -9 of one of its {INTAKE_WORKERS} worker processes; its parent starts another",
+            worker_killed("intake"),
+            fault_s=30,
+        ),
         Scenario("kill-kafka", f"kill -9, restarted {DOWN_S:g} s later", killed("kafka"), 40, 180),
         Scenario("kill-postgres", every_process, killed("postgres"), 40, 180),
         Scenario("postgres-hung", f"SIGSTOP for {hang:g} s", postgres_frozen(hang), hang, 180),

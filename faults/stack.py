@@ -89,6 +89,21 @@ class LocalStack:
         else:
             os.kill(pid, signal.SIGKILL)
 
+    def workers(self, service: str) -> list[int]:
+        """The worker processes a service runs beneath its parent (`<SERVICE>_PROCESSES` above
+        one), oldest first; none when it serves in a single process."""
+        pid = load_state(self.paths).pids.get(service)
+        if pid is None or not process_matches(pid, self._needle(service)):
+            return []
+        return sorted(_children_of(pid))
+
+    def restart_with_workers(self, service: str, count: int) -> None:
+        """Stop the service if it runs another number of workers than `count`, so that the next
+        `up` starts it with `<SERVICE>_PROCESSES`, which the caller has set."""
+        if service in self.running() and len(self.workers(service)) != count:
+            with locked_state(self.paths) as state:
+                devstack.stop_components(self.paths, state, [service])
+
     def _needle(self, component: str) -> str:
         if component in SERVICES:
             return f"-m {component} serve"
@@ -154,3 +169,19 @@ class LocalStack:
             started = [name for name in self.running() if name not in found.running]
             devstack.stop_components(self.paths, state, started)
             state.test_owned = [name for name in found.test_owned if name not in started]
+
+
+def _children_of(parent: int) -> set[int]:
+    """Live processes whose parent is `parent` (from /proc)."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            children.add(int(entry.name))
+    return children
