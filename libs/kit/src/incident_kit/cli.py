@@ -13,9 +13,10 @@ import logging
 import os
 import signal
 import socket
-import sys
+import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ import uvloop
 from fastapi import FastAPI
 
 from incident_kit.clock import Clock, SystemClock
+from incident_kit.metrics import forget_worker, share_between_processes
 from incident_kit.migrations import upgrade
 from incident_kit.settings import ServiceSettings, load_settings
 
@@ -48,25 +50,39 @@ def main(
     if arguments.command == "migrate":
         upgrade(settings.database_url, migrations_dir)
         return
-    serve_in_processes(
-        settings.http_host,
-        settings.http_port,
-        settings.processes,
-        lambda listener: _serve_on(listener, settings, create_app),
-    )
+    serve = partial(_serve_on, settings=settings, create_app=create_app)
+    if settings.processes == 1:
+        serve_in_processes(settings.http_host, settings.http_port, 1, serve)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"{service}-metrics-") as directory:
+        share_between_processes(Path(directory))
+        serve_in_processes(
+            settings.http_host,
+            settings.http_port,
+            settings.processes,
+            serve,
+            on_worker_end=forget_worker,
+        )
 
 
 def serve_in_processes(
-    host: str, port: int, processes: int, serve: Callable[[socket.socket], None]
+    host: str,
+    port: int,
+    processes: int,
+    serve: Callable[[socket.socket], None],
+    *,
+    on_worker_end: Callable[[int], None] = lambda pid: None,
 ) -> None:
     """Run `serve` on one listening socket: in this process, or in `processes` forked workers
     that share it, each started again if it ends before the parent is told to stop (the parent
-    then exits with their verdict)."""
+    then exits with their verdict). `on_worker_end(pid)` runs in the parent as each ends."""
     listener = _listen(host, port)
     if processes == 1:
         serve(listener)
         return
-    sys.exit(_Supervisor(listener, serve, processes).run())
+    code = _Supervisor(listener, serve, processes, on_worker_end).run()
+    if code:
+        raise SystemExit(code)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -88,11 +104,16 @@ class _Supervisor:
     """
 
     def __init__(
-        self, listener: socket.socket, serve: Callable[[socket.socket], None], processes: int
+        self,
+        listener: socket.socket,
+        serve: Callable[[socket.socket], None],
+        processes: int,
+        on_worker_end: Callable[[int], None],
     ) -> None:
         self._listener = listener
         self._serve = serve
         self._processes = processes
+        self._on_worker_end = on_worker_end
         self._workers: dict[int, float] = {}  # pid -> when it started (monotonic)
         self._stopping = False
         self._pause = 0.0
@@ -109,6 +130,7 @@ class _Supervisor:
             started = self._workers.pop(pid, None)
             if started is None:
                 continue
+            self._on_worker_end(pid)
             code = os.waitstatus_to_exitcode(status)
             if self._stopping:
                 # uvicorn raises the SIGTERM again once it has shut down gracefully.
@@ -158,7 +180,7 @@ class _Supervisor:
 
 
 def _serve_on(
-    listener: socket.socket, settings: S, create_app: Callable[[S, Clock], FastAPI]
+    listener: socket.socket, *, settings: S, create_app: Callable[[S, Clock], FastAPI]
 ) -> None:
     # uvloop: the faster event loop uvicorn would pick itself.
     uvloop.run(_serve(listener, settings, create_app))

@@ -1,9 +1,26 @@
-"""Prometheus metrics every service exposes, in a registry owned by the app (no globals)."""
+"""Prometheus metrics every service exposes, in a registry owned by the app (no globals).
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+A service served by several worker processes (`<SERVICE>_PROCESSES`) shares its metrics between
+them with prometheus_client's multiprocess mode: each worker writes its values to files in one
+directory, and /metrics, whichever worker answers, adds up all of them. Otherwise a scrape
+would see the counters of one worker picked at random. Gauges say how the workers' values
+combine (`multiprocess_mode`); the `_created` samples are not kept in that mode.
+"""
+
+import os
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-__all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics", "generate_latest"]
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "ServiceMetrics",
+    "forget_worker",
+    "generate_latest",
+    "share_between_processes",
+]
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -43,11 +60,13 @@ class ServiceMetrics:
             "outbox_pending_events",
             "Events committed but not yet published",
             registry=registry,
+            multiprocess_mode="mostrecent",  # every worker counts the same outbox
         )
         self.outbox_relay_leader = Gauge(
             "outbox_relay_leader",
             "1 while this replica's relay holds the outbox lock and publishes; 0 on standby",
             registry=registry,
+            multiprocess_mode="livesum",  # at most one worker of all leads
         )
         self.outbox_pruned = Counter(
             "outbox_events_pruned_total",
@@ -74,4 +93,22 @@ class ServiceMetrics:
         )
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if MULTIPROCESS_DIR not in os.environ:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
+
+
+def share_between_processes(directory: Path) -> None:
+    """Before the workers are forked and build their metrics: keep every metric's values in
+    files under `directory` (empty, of this service alone), for /metrics to add up."""
+    os.environ[MULTIPROCESS_DIR] = str(directory)
+    # prometheus_client picks its value class when imported, from the variable just set; the
+    # metrics built from here on (in the workers) take the multiprocess one.
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+def forget_worker(pid: int) -> None:
+    """A worker has ended: its live gauges (in flight, leading) no longer count."""
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -22,9 +22,11 @@ class QuarantineMetrics:
             "outbox_quarantined_events",
             "Outbox events quarantined and not yet released by an operator",
             registry=registry,
+            multiprocess_mode="mostrecent",
         )
         self.held = Gauge(
             "outbox_held_events",
             "Outbox events held behind a quarantined event of their incident",
             registry=registry,
+            multiprocess_mode="mostrecent",
         )

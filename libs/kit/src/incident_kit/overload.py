@@ -29,6 +29,7 @@ class OverloadMetrics:
             "http_requests_in_flight",
             "HTTP requests admitted and not yet answered (probes and /metrics left out)",
             registry=registry,
+            multiprocess_mode="livesum",
         )
 
 

@@ -16,7 +16,10 @@ class RouterMetrics:
             registry=registry,
         )
         self.queue_depth = Gauge(
-            "queue_depth", "Incidents waiting for an eligible agent", registry=registry
+            "queue_depth",
+            "Incidents waiting for an eligible agent",
+            registry=registry,
+            multiprocess_mode="mostrecent",
         )
         for outcome in ("assigned", "queued"):
             self.assignments.labels(outcome)  # export zeros before the first decision

@@ -50,7 +50,12 @@ class SlaMetrics:
             for metric in CLOCK_METRICS:
                 counter.labels(metric=str(metric))
         # Counted from the database, so every replica reports the same cluster-wide number.
-        self.running_clocks = Gauge("sla_running_clocks", "SLA clocks running", registry=registry)
+        self.running_clocks = Gauge(
+            "sla_running_clocks",
+            "SLA clocks running",
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        )
 
     def count(self, facts: Iterable[EventData]) -> None:
         """Count the facts of a committed transaction."""

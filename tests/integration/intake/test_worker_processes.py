@@ -1,0 +1,115 @@
+"""Intake served by two worker processes (`INTAKE_PROCESSES=2`), as a real process on the test
+infra: reports land on either worker, and /metrics, whichever worker answers a scrape, counts
+the work of both (prometheus_client's multiprocess mode), so a scrape never shows one worker's
+counters alone."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import pytest
+from incident_devstack.pytest_plugin import Infra
+
+pytestmark = pytest.mark.integration
+API_KEY = "worker-processes-key"
+REPORTS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def children_of(parent: int) -> set[int]:
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+@pytest.fixture
+def two_process_intake(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str, tmp_path: Path
+) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "DATABASE_URL": fresh_database_url,
+        "KAFKA_TOPIC_PREFIX": kafka_topic_prefix,
+        "API_KEYS": API_KEY,
+        "INTAKE_HTTP_PORT": str(port),
+        "INTAKE_PROCESSES": "2",
+    }
+    env.pop("INTAKE_SMTP_PORT", None)
+    subprocess.run([sys.executable, "-m", "intake", "migrate"], env=env, check=True)
+    log = tmp_path / "intake.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intake", "serve"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        # Both workers up and ready: a /readyz on a new connection reaches either of them.
+        while not (len(children_of(process.pid)) == 2 and _ready_twice(url)):
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _ready_twice(url: str) -> bool:
+    try:
+        return all(httpx.get(f"{url}/readyz").status_code == 200 for _ in range(10))
+    except httpx.HTTPError:
+        return False
+
+
+def reported_total(url: str) -> float:
+    # A new connection each time: the kernel hands it to either worker.
+    text = httpx.get(f"{url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("incidents_reported_total{")
+    )
+
+
+def test_every_scrape_counts_the_reports_of_both_workers(
+    two_process_intake: tuple[str, int],
+) -> None:
+    url, _ = two_process_intake
+    for i in range(REPORTS):  # each on a new connection, so both workers take some
+        answer = httpx.post(
+            f"{url}/v1/incidents",
+            json={
+                "title": f"Worker test {i}",
+                "severity": "low",
+                "customer": {"email": f"w{i}-{uuid4().hex[:6]}@example.com"},
+            },
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+        assert answer.status_code == 201, answer.text
+
+    assert [reported_total(url) for _ in range(10)] == [REPORTS] * 10
