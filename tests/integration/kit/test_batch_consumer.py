@@ -1,16 +1,17 @@
 """The batch-first consumer on the real broker and database: a batch is one transaction in which
 a poison message is undone and dead-lettered alone, a redelivered batch changes nothing, each
-incident's events are handled in order, and an outage is waited out, never dead-lettered."""
+incident's events are handled in order, an outage is waited out, never dead-lettered, and events
+the subscriber does not act on cost no transaction."""
 
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID, uuid4
 
 import pytest
 from harness import EventReader, eventually, headers_of, read_raw, running_app
 from incident_devstack.pytest_plugin import Infra
-from incident_events import Event, Topic
+from incident_events import Event, EventData, Topic
 from incident_events.incidents import IncidentReopened
 from incident_events.sla import IncidentEscalated
 from incident_kit.clock import FrozenClock
@@ -95,8 +96,19 @@ def service_for(infra: Infra, database_url: str, prefix: str, batch_size: int = 
 
 
 @contextlib.asynccontextmanager
-async def consuming(runtime: Runtime, handler: Recorder) -> AsyncIterator[None]:
-    subscribe(runtime, Topic.INCIDENTS, handler, acts_on=[IncidentReopened], description="test")
+async def consuming(
+    runtime: Runtime,
+    handler: Recorder,
+    acts_if: Callable[[EventData], bool] = lambda data: True,
+) -> AsyncIterator[None]:
+    subscribe(
+        runtime,
+        Topic.INCIDENTS,
+        handler,
+        acts_on=[IncidentReopened],
+        acts_if=acts_if,
+        description="test",
+    )
     await create_tables(runtime.engine, metadata)
     async with running_app(build_app(runtime, title="kitbatch", description="", routers=[])):
         yield
@@ -182,6 +194,34 @@ async def test_a_redelivered_batch_has_no_second_effect(
         "events_handled_total", {"event_type": "incident.reopened.v1", "outcome": "redelivered"}
     )
     assert redelivered == len(batch)
+
+
+async def test_events_that_acts_if_refuses_are_skipped_without_a_transaction(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> None:
+    prefix, servers = kafka_topic_prefix, infra.kafka_bootstrap_servers
+    incident = f"skip-{uuid4()}"
+    events = [reopened(incident, reason) for reason in ("first", "skip", "skip", "last")]
+    await publish_all(servers, f"{prefix}incidents", keyed(events))
+
+    def not_skipped(data: EventData) -> bool:
+        return not (isinstance(data, IncidentReopened) and data.reason == "skip")
+
+    handler = Recorder()
+    runtime = service_for(infra, fresh_database_url, prefix)
+    async with (
+        consuming(runtime, handler, acts_if=not_skipped),
+        EventReader(servers, [f"{prefix}sla"]) as reader,
+    ):
+        await reader.wait_for(lambda fact: fact.causationid == str(events[-1].id))
+        rows = await effects_of(runtime)
+        async with runtime.sessions() as session:
+            inboxed = set((await session.scalars(select(inbox.c.event_id))).all())
+
+    kept = [events[0], events[-1]]
+    assert rows == [(e.id, incident, e.data.reason) for e in kept]
+    assert inboxed == {e.id for e in kept}  # the skipped left no inbox row: no claim was made
+    assert sum(handler.attempts.values()) == 2
 
 
 async def test_each_incident_is_handled_in_order_across_batches_and_partitions(

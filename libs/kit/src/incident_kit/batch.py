@@ -82,11 +82,16 @@ class BatchApplier:
     metrics: ServiceMetrics
     source: str
     retries: int
+    # Of the events `acts_on` names, those the handler would leave as they are (say, one kind of
+    # clock of several): skipped like other types, with no transaction or inbox row for them.
+    acts_if: Callable[[EventData], bool] = lambda data: True
 
     async def apply(self, records: Sequence[Record]) -> list[DeadLetter]:
         """Apply the batch and commit; returns the messages to dead-letter."""
         parsed, dead = self._parse(records)
-        wanted = [(r, e) for r, e in parsed if isinstance(e.data, self.acts_on)]
+        wanted = [
+            (r, e) for r, e in parsed if isinstance(e.data, self.acts_on) and self.acts_if(e.data)
+        ]
         callbacks: list[Callable[[], None]] = []
         if wanted:
             try:

@@ -13,7 +13,7 @@ the batch is rewound uncommitted, for the next owner of the partitions.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -40,10 +40,12 @@ def subscribe(
     handle: EventHandler,
     *,
     acts_on: Sequence[type[EventData]],
+    acts_if: Callable[[EventData], bool] = lambda data: True,
     description: str,
 ) -> None:
     """Consume `topic` in this service's consumer group; `handle` sees the first delivery of
-    each event whose payload is one of `acts_on`, in offset order per partition."""
+    each event whose payload is one of `acts_on` and passes `acts_if`, in offset order per
+    partition. The others cost no transaction."""
     settings = runtime.settings
     prefix = settings.kafka_topic_prefix
     group = prefix + runtime.name
@@ -58,6 +60,7 @@ def subscribe(
         metrics=runtime.metrics,
         source=f"/{runtime.name}",
         retries=settings.handler_retries,
+        acts_if=acts_if,
     )
     dead_letters = DeadLetters(runtime.producer, runtime.metrics, group)
     # Created with this many partitions when missing (FastStream's default is 1): the partitions

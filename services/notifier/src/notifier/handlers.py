@@ -44,6 +44,11 @@ def register_handlers(
         Topic.SLA,
         handlers.on_sla_event,
         acts_on=[SlaClockStarted, SlaBreached],
+        # Only the first-response clock's start changes anything here: the others are skipped
+        # before a transaction (one fewer per incident).
+        acts_if=lambda data: (
+            not isinstance(data, SlaClockStarted) or domain.acknowledgement_awaits(data)
+        ),
         description="The acknowledgement with the agreed response time; the apology on a breach.",
     )
 
