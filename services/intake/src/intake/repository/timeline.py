@@ -4,11 +4,25 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from incident_events import EventData, registered_types
-from sqlalchemy import insert, select
+from incident_kit import driver
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import is_public
+from intake.repository.rows import name_of, unnest
 from intake.tables import TimelineRow
+
+# On the driver, arrays unnested in the given order (entry_id follows it): one statement built
+# once, where the session's executemany cost about four times the client CPU.
+_GIVEN = unnest(
+    ("incident_id", "text"), ("event_type", "text"), ("public", "boolean"), ("data", "text")
+)
+ADD_TO_TIMELINE = text(
+    f"INSERT INTO {name_of(TimelineRow)} (incident_id, event_type, public, recorded_at, data)"
+    " SELECT incident_id, event_type, public, CAST(:now AS timestamptz), CAST(data AS jsonb)"
+    f" FROM {_GIVEN}"
+    " ORDER BY position"
+)
 
 
 async def add_to_timeline(
@@ -16,17 +30,17 @@ async def add_to_timeline(
 ) -> None:
     if not facts:
         return
-    rows = [
+    await driver.fetch(
+        session,
+        ADD_TO_TIMELINE,
         {
-            "incident_id": fact.incident_id,
-            "event_type": fact.event_type,
-            "public": is_public(fact),
-            "recorded_at": now,
-            "data": fact.model_dump(mode="json"),
-        }
-        for fact in facts
-    ]
-    await session.execute(insert(TimelineRow), rows)
+            "incident_id": [fact.incident_id for fact in facts],
+            "event_type": [fact.event_type for fact in facts],
+            "public": [is_public(fact) for fact in facts],
+            "data": [fact.model_dump_json() for fact in facts],
+            "now": now,
+        },
+    )
 
 
 async def public_timeline(session: AsyncSession, *, incident_id: str) -> list[EventData]:
