@@ -4,13 +4,14 @@ commit; rows are turned into domain objects here.
 What every incident passes through (record the report and the assignee, read its clocks) runs
 on the driver (`incident_kit.driver`), as module-level statements compiled once."""
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
 from incident_events.types import SlaMetric
 from incident_kit import driver
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,8 +101,43 @@ _LOCK_CLOCKS_OF = _CLOCKS_OF.with_for_update()
 
 async def insert_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
     rows = [_clock_values(clock) for clock in clocks]
-    if rows:
-        await session.execute(insert(ClockRow), rows)
+    if not rows:
+        return
+    columns = {name: [row[name] for row in rows] for name, _ in _CLOCK_COLUMNS}
+    for name in _JSON_COLUMNS:
+        columns[name] = [json.dumps(values) for values in columns[name]]
+    await driver.fetch(session, _INSERT_CLOCKS, columns)
+
+
+# A report's clocks in one statement on the driver, arrays unnested (the session's executemany
+# cost several times the client CPU). JSON columns travel as text and are cast.
+_CLOCK_COLUMNS = (
+    ("clock_id", "text"),
+    ("incident_id", "text"),
+    ("metric", "text"),
+    ("policy_id", "text"),
+    ("calendar", "text"),
+    ("target_seconds", "integer"),
+    ("warn_at_percent", "text"),
+    ("started_at", "timestamptz"),
+    ("due_at", "timestamptz"),
+    ("status", "text"),
+    ("warned_percents", "text"),
+    ("next_fire_at", "timestamptz"),
+    ("stopped_at", "timestamptz"),
+    ("correlation_id", "text"),
+)
+_JSON_COLUMNS = ("warn_at_percent", "warned_percents")
+_INSERT_CLOCKS = text(
+    f"INSERT INTO {cast(Table, ClockRow.__table__).fullname}"
+    f" ({', '.join(name for name, _ in _CLOCK_COLUMNS)}) SELECT "
+    + ", ".join(
+        f"CAST({name} AS jsonb)" if name in _JSON_COLUMNS else name for name, _ in _CLOCK_COLUMNS
+    )
+    + " FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in _CLOCK_COLUMNS)
+    + f") AS given({', '.join(name for name, _ in _CLOCK_COLUMNS)})"
+)
 
 
 async def save_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
