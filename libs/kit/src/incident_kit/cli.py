@@ -33,6 +33,8 @@ S = TypeVar("S", bound=ServiceSettings)
 log = logging.getLogger(__name__)
 # A worker that served this long before it died is replaced at once.
 HEALTHY_SECONDS = 30.0
+# Set in each forked worker: it then leaves when its liveness fails (incident_kit.service).
+SUPERVISED_WORKER = "INCIDENT_KIT_SUPERVISED_WORKER"
 
 
 def main(
@@ -156,6 +158,7 @@ class _Supervisor:
         if pid == 0:  # the worker: serve until told to stop, then leave without our cleanup
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server installs its own
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent
+            os.environ[SUPERVISED_WORKER] = "1"
             code = 0
             try:
                 self._serve(self._listener)

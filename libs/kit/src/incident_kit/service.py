@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +30,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from incident_kit.asyncapi import asyncapi_router
+from incident_kit.cli import SUPERVISED_WORKER
 from incident_kit.clock import Clock
 from incident_kit.database import create_engine, create_session_factory
 from incident_kit.http import RequestMetrics, probes_router
@@ -43,6 +46,8 @@ from incident_kit.relay import OutboxRelay
 from incident_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+# How often a worker of several looks at its own liveness (see _leave_when_failing).
+LIVENESS_CHECK_SECONDS = 1.0
 BackgroundLoop = Callable[[], Coroutine[Any, Any, None]]
 
 
@@ -187,6 +192,9 @@ def _lifespan(runtime: Runtime, liveness: Liveness) -> Lifespan:
         await runtime.broker.start()
         loops = [asyncio.create_task(loop()) for loop in runtime.background]
         _watch(liveness, runtime, loops)
+        watchdog = None
+        if os.environ.get(SUPERVISED_WORKER):
+            watchdog = asyncio.create_task(_leave_when_failing(liveness), name="leave-if-failing")
         # What exists by now (modules, models, compiled schemas and statements, clients) lives as
         # long as the process. Frozen, a full collection no longer walks it; unfrozen, one took
         # 84 to 216 ms here under load, stalling every batch and request in flight.
@@ -196,6 +204,8 @@ def _lifespan(runtime: Runtime, liveness: Liveness) -> Lifespan:
         try:
             yield
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             liveness.stop_watching()
             await runtime.broker.stop()  # waits for the in-flight batch
             for task in loops:
@@ -209,6 +219,20 @@ def _lifespan(runtime: Runtime, liveness: Liveness) -> Lifespan:
             log.info("%s stopped", runtime.name)
 
     return lifespan
+
+
+async def _leave_when_failing(liveness: Liveness) -> None:
+    """In one of several worker processes: the probes reach this worker only now and then, so a
+    worker whose consumer or background task has ended stops by itself (SIGTERM to itself: the
+    server's graceful shutdown), and its parent starts a fresh one."""
+    # Polled: a consumer's consume task can only be looked at, not awaited.
+    while True:
+        failures = liveness.failures()
+        if failures:
+            break
+        await asyncio.sleep(LIVENESS_CHECK_SECONDS)
+    log.error("this worker stops for its parent to start a fresh one: %s", "; ".join(failures))
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _watch(liveness: Liveness, runtime: Runtime, loops: list[asyncio.Task[None]]) -> None:
