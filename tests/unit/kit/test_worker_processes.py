@@ -1,6 +1,8 @@
 """Serving in several processes (`<SERVICE>_PROCESSES`), with real processes and signals: a
-worker that dies is replaced while the port keeps answering, and SIGTERM stops them all."""
+burst of connections is spread over the workers, a worker that dies is replaced while the port
+keeps answering, and SIGTERM stops them all."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -84,6 +86,27 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = server
+
+    async def burst() -> list[int]:
+        # 32 connections opened at once, as a load generator's are, each asking its worker.
+        async def ask() -> int:
+            async with httpx.AsyncClient() as client:
+                return int((await client.get(f"http://127.0.0.1:{port}/")).text)
+
+        return await asyncio.gather(*(ask() for _ in range(32)))
+
+    pids = asyncio.run(burst())
+
+    # Spread by the kernel (SO_REUSEPORT), each worker takes about half; on one shared socket the
+    # first to wake took the whole burst.
+    assert set(pids) == children_of(process.pid)
+    assert min(pids.count(pid) for pid in set(pids)) >= 4, sorted(pids)
 
 
 def test_a_worker_killed_is_replaced_and_the_port_keeps_answering(
