@@ -29,7 +29,7 @@ from incident_kit.inbox import inbox_table
 from incident_kit.migrations import alembic_config
 from incident_kit.outbox import outbox_table
 from integration.kit.support import create_tables
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -140,6 +140,22 @@ async def test_every_service_schema_holds_the_kits_outbox_and_inbox(
     assert [u["name"] for u in outbox["unique constraints"]] == ["uq_outbox_event_id"]
     unpublished = next(i for i in outbox["indexes"] if i["name"] == "ix_outbox_unpublished")
     assert unpublished["dialect_options"]["postgresql_where"] == "(published_at IS NULL)"
+
+
+async def test_every_service_outbox_is_vacuumed_after_a_thousand_changed_rows(
+    migrated: AsyncEngine,
+) -> None:
+    # The relay's claims read the leftover index entries of published rows until a vacuum.
+    query = text(
+        "SELECT n.nspname, c.reloptions FROM pg_class AS c"
+        " JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE c.relname = 'outbox'"
+    )
+    async with migrated.connect() as connection:
+        options = {row.nspname: row.reloptions for row in await connection.execute(query)}
+    expected = ["autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=1000"]
+    assert {schema: options.get(schema) for schema in SERVICE_METADATA} == dict.fromkeys(
+        SERVICE_METADATA, expected
+    )
 
 
 async def test_autogenerate_finds_no_difference_between_metadata_and_migrations(
