@@ -20,7 +20,7 @@ from pathlib import Path
 from incident_devstack import stack as devstack
 from incident_devstack.paths import StackPaths
 from incident_devstack.postgres_home import recorded_home
-from incident_devstack.processes import process_matches, processes_in
+from incident_devstack.processes import children_of, process_matches, processes_in
 from incident_devstack.state import load_state, locked_state
 
 # What identifies each component's process in its command line (as the devstack checks it).
@@ -95,7 +95,7 @@ class LocalStack:
         pid = load_state(self.paths).pids.get(service)
         if pid is None or not process_matches(pid, self._needle(service)):
             return []
-        return sorted(_children_of(pid))
+        return sorted(children_of(pid))
 
     def restart_with_workers(self, service: str, count: int) -> None:
         """Stop the service if it runs another number of workers than `count`, so that the next
@@ -169,19 +169,3 @@ class LocalStack:
             started = [name for name in self.running() if name not in found.running]
             devstack.stop_components(self.paths, state, started)
             state.test_owned = [name for name in found.test_owned if name not in started]
-
-
-def _children_of(parent: int) -> set[int]:
-    """Live processes whose parent is `parent` (from /proc)."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # exited meanwhile
-            continue
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            children.add(int(entry.name))
-    return children

@@ -4,7 +4,6 @@ the work of both (prometheus_client's multiprocess mode), so a scrape never show
 counters alone."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,32 +13,12 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from incident_devstack.processes import children_of, free_port
 from incident_devstack.pytest_plugin import Infra
 
 pytestmark = pytest.mark.integration
 API_KEY = "worker-processes-key"
 REPORTS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def children_of(parent: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            children.add(int(entry.name))
-    return children
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from incident_devstack.processes import children_of, free_port
 from incident_devstack.pytest_plugin import Infra
 from incident_kit.database import create_engine, service_metadata
 from incident_kit.inbox import inbox_table
@@ -54,29 +55,6 @@ def create_app(settings, clock):
 main(service="kitworker", settings_class=ServiceSettings, create_app=create_app,
      migrations_dir=Path("."), argv=["serve"])
 """
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def children_of(parent: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            children.add(int(entry.name))
-    return children
 
 
 def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:

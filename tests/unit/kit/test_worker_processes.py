@@ -5,7 +5,6 @@ keeps answering, and SIGTERM stops them all."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,10 +14,11 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from incident_devstack.processes import children_of, free_port
 
 T = TypeVar("T")
 
-# A server as the services are served (uvloop, uvicorn on the shared socket) answering its pid.
+# A server as the services are served (uvloop, uvicorn, the kit's workers) answering its pid.
 SERVER = """
 import sys
 import uvicorn, uvloop
@@ -37,25 +37,6 @@ async def serve(listener):
 
 serve_in_processes("127.0.0.1", int(sys.argv[1]), 2, lambda s: uvloop.run(serve(s)))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def children_of(parent: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-        except (OSError, NotADirectoryError):
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == parent and fields[0] != "Z":
-            children.add(int(entry.name))
-    return children
 
 
 def wait_until(check: Callable[[], T | None], timeout: float = 30.0) -> T:

@@ -83,6 +83,22 @@ def processes_in(directory: Path, program: str) -> list[int]:
     ]
 
 
+def children_of(parent: int) -> set[int]:
+    """Live (not zombie) processes whose parent is `parent`: a server's forked workers."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            children.add(int(entry.name))
+    return children
+
+
 def spawn_detached(
     argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> int:
