@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -17,6 +17,7 @@ from incident_events import Event, EventData, parse_event
 from incident_kit.migrations import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def migrate(database_url: str, service: str) -> None:
@@ -157,3 +158,12 @@ def headers_of(record: Any) -> dict[str, str]:
 
 def json_of(record: Any) -> Any:
     return json.loads(record.value)
+
+
+def wait_for(check: Callable[[], T | None], *, what: str, timeout: float = 60.0) -> T:
+    """Poll a sync condition (a process, a port) until it returns something truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"not in time: {what}"
+        time.sleep(0.05)
+    return result

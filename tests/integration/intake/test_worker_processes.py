@@ -6,13 +6,13 @@ counters alone."""
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
+from harness import wait_for
 from incident_devstack.processes import children_of, free_port
 from incident_devstack.pytest_plugin import Infra
 
@@ -46,19 +46,19 @@ def two_process_intake(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
         # Both workers up and ready: a /readyz on a new connection reaches either of them.
-        while not (len(children_of(process.pid)) == 2 and _ready_twice(url)):
+        def both_ready() -> bool:
             assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.1)
+            return len(children_of(process.pid)) == 2 and _ready_every_time(url)
+
+        wait_for(both_ready, what="two ready workers", timeout=120)
         yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _ready_twice(url: str) -> bool:
+def _ready_every_time(url: str) -> bool:
     try:
         return all(httpx.get(f"{url}/readyz").status_code == 200 for _ in range(10))
     except httpx.HTTPError:

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
+from harness import wait_for
 from incident_devstack.processes import children_of, free_port
 from incident_devstack.pytest_plugin import Infra
 from incident_kit.database import create_engine, service_metadata
@@ -21,7 +20,6 @@ from incident_kit.outbox import outbox_table
 from integration.kit.support import create_tables
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
 metadata = service_metadata("kitworker")
 outbox_table(metadata)
 inbox_table(metadata)
@@ -55,14 +53,6 @@ def create_app(settings, clock):
 main(service="kitworker", settings_class=ServiceSettings, create_app=create_app,
      migrations_dir=Path("."), argv=["serve"])
 """
-
-
-def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-    return result
 
 
 def ready(url: str) -> bool:
@@ -107,9 +97,9 @@ def two_workers(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
+        wait_for(
             lambda: len(children_of(process.pid)) == 2 and ready(url),
-            f"two ready workers:\n{log.read_text()[-3000:]}" if log.exists() else "",
+            what=f"two ready workers:\n{log.read_text()[-3000:]}" if log.exists() else "",
         )
         yield process, url, triggers, log
     finally:
@@ -131,9 +121,9 @@ def test_a_worker_whose_task_ended_is_replaced(
         now = children_of(process.pid)
         return now if len(now) == 2 and failing not in now else None
 
-    fresh = wait_until(replaced, f"the failing worker replaced:\n{log.read_text()[-3000:]}")
+    fresh = wait_for(replaced, what=f"the failing worker replaced:\n{log.read_text()[-3000:]}")
     assert workers - {failing} <= fresh  # the healthy worker served on
-    wait_until(lambda: ready(url), "ready again")
+    wait_for(lambda: ready(url), what="ready again")
     assert "this worker stops for its parent to start a fresh one" in log.read_text()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0

@@ -7,16 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
+from harness import wait_for
 from incident_devstack.processes import children_of, free_port
-
-T = TypeVar("T")
 
 # A server as the services are served (uvloop, uvicorn, the kit's workers) answering its pid.
 SERVER = """
@@ -39,14 +36,6 @@ serve_in_processes("127.0.0.1", int(sys.argv[1]), 2, lambda s: uvloop.run(serve(
 """
 
 
-def wait_until(check: Callable[[], T | None], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return result
-
-
 def answering_pid(port: int) -> int | None:
     try:
         return int(httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text)
@@ -61,7 +50,10 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
     process = subprocess.Popen([sys.executable, str(script), str(port)])
     try:
-        wait_until(lambda: len(children_of(process.pid)) == 2 and answering_pid(port))
+        wait_for(
+            lambda: len(children_of(process.pid)) == 2 and answering_pid(port),
+            what="two workers answering",
+        )
         yield process, port
     finally:
         if process.poll() is None:
@@ -103,7 +95,7 @@ def test_a_worker_killed_is_replaced_and_the_port_keeps_answering(
         now = children_of(process.pid)
         return now if len(now) == 2 and killed not in now else None
 
-    replaced = wait_until(two_without_the_killed)
+    replaced = wait_for(two_without_the_killed, what="the killed worker replaced")
     assert replaced - workers, "a new worker took the dead one's place"
     assert answering_pid(port) in replaced
     assert process.poll() is None

@@ -101,11 +101,18 @@ async def fetch(
     return rows
 
 
-async def _in_transaction(session: AsyncSession) -> asyncpg.Connection:
+async def connection_of(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection beneath the session; outside a transaction a statement on it runs
+    and commits alone."""
     connection = await session.connection()
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+    return driver
+
+
+async def _in_transaction(session: AsyncSession) -> asyncpg.Connection:
+    driver = await connection_of(session)
     if not driver.is_in_transaction():
         # SQLAlchemy begins the driver's transaction at its own first statement; without one
         # yet, a statement here would run (and commit) alone.
-        await connection.exec_driver_sql("SELECT 1")
+        await (await session.connection()).exec_driver_sql("SELECT 1")
     return driver

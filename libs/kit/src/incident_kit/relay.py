@@ -32,7 +32,6 @@ leader prunes published rows older than the retention.
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 from datetime import datetime, timedelta
@@ -44,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from incident_kit.clock import Clock
+from incident_kit.driver import connection_of
 from incident_kit.errors import backoff_seconds, redacted_reason
 from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import outbox_backlog, prune_published, wait_for_wakeup
@@ -118,12 +118,9 @@ class OutboxRelay:
     async def _notify_leader(self) -> None:
         try:
             async with self._sessions() as session:
-                connection = await session.connection()
-                driver: asyncpg.Connection = (
-                    await connection.get_raw_connection()
-                ).driver_connection
                 # On the driver, outside a transaction: sent at once, one round trip where the
                 # session's BEGIN, statement and COMMIT took three.
+                driver = await connection_of(session)
                 await driver.execute("SELECT pg_notify($1, '')", self._channel)
         except Exception:  # the leader's poll finds the rows anyway
             log.warning("could not notify the leading relay", exc_info=True)
@@ -218,11 +215,10 @@ class OutboxRelay:
             },
         )
         try_lock = "SELECT pg_try_advisory_lock(hashtext($1))"
-        for attempt in itertools.count():
-            if attempt:
-                await asyncio.sleep(self._poll_seconds)
-            if await connection.fetchval(try_lock, self._lock_name):
-                break
+        # Polled: the lock has no wake-up to wait for, and waiting in pg_advisory_lock is what
+        # held the snapshot (above).
+        while not await connection.fetchval(try_lock, self._lock_name):  # noqa: ASYNC110
+            await asyncio.sleep(self._poll_seconds)
         await connection.add_listener(self._channel, lambda *_: self._wakeup.set())
         self.leading = True
         self._metrics.outbox_relay_leader.set(1)
