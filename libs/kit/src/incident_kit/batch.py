@@ -1,7 +1,11 @@
 """Applying a batch of Kafka records: one transaction, and a savepoint per message when needed.
 
 The events a handler acts on are claimed in the inbox with one statement; the handler runs only
-for the first delivery of each, in offset order. Optimistically the whole batch runs without
+for the first delivery of each, in offset order per incident. Across incidents they run in the
+order of their incident ids: a handler locks its incident's rows, and two batches of one
+service (its subscribers of two topics, or two of its processes) that lock the same incidents
+in opposite orders deadlock. PostgreSQL then stalls both for its deadlock_timeout (1 s) before
+it undoes one; in ascending order, one simply waits for the other. Optimistically the whole batch runs without
 savepoints (two statements per message saved). When a message fails, the batch is rolled back
 and run again with a savepoint per message, so the failing message is undone alone while the
 rest of the batch commits. What the handler emits goes to the
@@ -92,6 +96,8 @@ class BatchApplier:
         wanted = [
             (r, e) for r, e in parsed if isinstance(e.data, self.acts_on) and self.acts_if(e.data)
         ]
+        # Stable: each incident's events keep their offset order (see the module docstring).
+        wanted.sort(key=lambda received: received[1].subject)
         callbacks: list[Callable[[], None]] = []
         if wanted:
             try:
