@@ -1,11 +1,13 @@
-"""The group committer with a fake commit: groups are cut when full or when the first report's
-wait is over, grow while the commits in flight are busy, skip callers that gave up, and give
-each caller its own answer or error."""
+"""The group committer with a fake commit: groups are cut when full, at once when no group is
+committing, else when the first report's wait is over or the commit before them ends; they grow
+while the commits in flight are busy, skip callers that gave up, and give each caller its own
+answer or error."""
 
 import asyncio
 from collections.abc import Sequence
 
 import pytest
+from harness import eventually
 from intake.group_commit import GroupCommitter
 
 
@@ -53,11 +55,40 @@ async def test_reports_arriving_together_share_a_group_even_with_no_wait() -> No
     await reports.close()
 
 
-async def test_a_lone_report_commits_when_its_wait_is_over() -> None:
+async def test_a_lone_report_commits_at_once_when_no_group_is_committing() -> None:
     commit = FakeCommit()
-    reports = committer(commit, wait=0.001)
+    reports = committer(commit, wait=60)
     assert await asyncio.wait_for(reports.submit(7), timeout=5) == 70
     assert commit.groups == [[7]]
+    await reports.close()
+
+
+async def test_behind_a_commit_a_group_waits_until_its_wait_is_over() -> None:
+    commit = FakeCommit()
+    commit.release.clear()
+    reports = committer(commit, wait=0.001, in_flight=2)
+    first = asyncio.create_task(reports.submit(0))
+    await settle()
+    second = asyncio.create_task(reports.submit(1))
+    await eventually(lambda: len(commit.groups) == 2)  # cut with the first still committing
+    assert commit.groups == [[0], [1]]
+    commit.release.set()
+    assert await asyncio.gather(first, second) == [0, 10]
+    await reports.close()
+
+
+async def test_behind_a_commit_a_group_goes_when_that_commit_ends() -> None:
+    commit = FakeCommit()
+    commit.release.clear()
+    reports = committer(commit, wait=60, in_flight=2)
+    first = asyncio.create_task(reports.submit(0))
+    await settle()
+    later = [asyncio.create_task(reports.submit(n)) for n in (1, 2)]
+    await settle()
+    assert commit.groups == [[0]]  # the others wait behind it, not for their 60 s
+    commit.release.set()
+    assert await asyncio.wait_for(asyncio.gather(first, *later), timeout=5) == [0, 10, 20]
+    assert commit.groups == [[0], [1, 2]]
     await reports.close()
 
 
@@ -114,12 +145,18 @@ async def test_a_caller_that_gave_up_is_not_committed() -> None:
 
 async def test_close_commits_what_is_waiting_and_refuses_more() -> None:
     commit = FakeCommit()
-    reports = committer(commit, wait=60)
-    waiting = [asyncio.create_task(reports.submit(n)) for n in range(2)]
+    commit.release.clear()
+    reports = committer(commit, wait=60, in_flight=2)
+    committing = asyncio.create_task(reports.submit(0))
     await settle()
-    await reports.close()
-    assert await asyncio.gather(*waiting) == [0, 10]
-    assert commit.groups == [[0, 1]]
+    waiting = [asyncio.create_task(reports.submit(n)) for n in (1, 2)]
+    await settle()
+    closing = asyncio.create_task(reports.close())
+    await settle()
+    commit.release.set()
+    await closing
+    assert await asyncio.gather(committing, *waiting) == [0, 10, 20]
+    assert commit.groups == [[0], [1, 2]]
     with pytest.raises(RuntimeError):
         await reports.submit(3)
 

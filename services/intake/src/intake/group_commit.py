@@ -2,8 +2,11 @@
 is handed to one `commit` call (one transaction), so the cost of a durable commit is shared.
 
 A group is cut when it holds `max_size` items or when its first item has waited `max_wait`
-seconds, whichever comes first. At most `max_in_flight` groups commit at once; while they all
-run, the next group keeps growing, so batches get larger exactly when the database is slower.
+seconds, whichever comes first; and at once when no group is committing, since then waiting
+would only delay it (a lone report is not held back), while the reports that arrive during a
+commit gather behind it. So groups get larger exactly when the database is busier, and the
+wait can be long (5 ms by default) at no cost to a report that comes alone. At most
+`max_in_flight` groups commit at once.
 Each caller gets its own answer: `commit` returns one result or exception per item, and an
 exception raised by `commit` itself is every caller's answer.
 """
@@ -87,7 +90,11 @@ class GroupCommitter(Generic[T, R]):
                 raise
             task = asyncio.create_task(self._commit(group))
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(self._committed)
+
+    def _committed(self, task: "asyncio.Task[None]") -> None:
+        self._in_flight.discard(task)
+        self._wakeup.set()  # the group waiting behind it may go now
 
     async def _next_group(self) -> list[_Waiting[T, R]]:
         loop = asyncio.get_running_loop()
@@ -95,8 +102,10 @@ class GroupCommitter(Generic[T, R]):
             self._drop_abandoned()
             timeout: float | None = None
             if self._waiting:
+                if not self._in_flight or len(self._waiting) >= self._max_size:
+                    return self._cut()
                 timeout = self._waiting[0].arrived + self._max_wait - loop.time()
-                if timeout <= 0 or len(self._waiting) >= self._max_size:
+                if timeout <= 0:
                     return self._cut()
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
