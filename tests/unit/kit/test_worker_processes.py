@@ -1,6 +1,6 @@
 """Serving in several processes (`<SERVICE>_PROCESSES`), with real processes and signals: a
 burst of connections is spread over the workers, a worker that dies is replaced while the port
-keeps answering, and SIGTERM stops them all."""
+keeps answering, SIGTERM stops them all, and so does the parent's death by SIGKILL."""
 
 import asyncio
 import os
@@ -111,3 +111,26 @@ def test_sigterm_stops_every_worker_and_the_parent_exits_cleanly(
 
     assert process.wait(timeout=30) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def running(pid: int) -> bool:
+    """The process exists and has not ended (an orphan that ended stays a zombie until its new
+    parent reaps it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+
+
+def test_workers_stop_when_their_parent_is_killed(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = server
+    workers = children_of(process.pid)
+
+    process.kill()  # SIGKILL: the parent forwards nothing
+    process.wait()
+
+    wait_for(lambda: not any(running(pid) for pid in workers), what="the orphaned workers gone")
+    assert answering_pid(port) is None  # nothing left serving on the port

@@ -10,10 +10,12 @@ stopped. `serve_in_processes` is that, for any server (the benchmark's echo app 
 
 import argparse
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 HEALTHY_SECONDS = 30.0
 # Set in each forked worker: it then leaves when its liveness fails (incident_kit.service).
 SUPERVISED_WORKER = "INCIDENT_KIT_SUPERVISED_WORKER"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def main(
@@ -168,9 +171,11 @@ class _Supervisor:
         return int(failed)
 
     def _start(self) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker: serve until told to stop, then leave without our cleanup
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server installs its own
+            _stop_with(parent)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent
             os.environ[SUPERVISED_WORKER] = "1"
             code = 0
@@ -194,6 +199,19 @@ class _Supervisor:
         deadline = time.monotonic() + seconds
         while not self._stopping and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+def _stop_with(parent: int) -> None:
+    """In a worker: be sent SIGTERM (a graceful stop) when the parent ends, however it ends.
+    A parent killed with SIGKILL forwards nothing, and its workers would serve on, on their
+    SO_REUSEPORT sockets, sharing the port with whatever is started in its place."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("this worker will not stop with its parent: prctl failed")
+    if os.getppid() != parent:  # the parent ended before the line above
+        os._exit(0)
 
 
 def _serve_on(
