@@ -78,7 +78,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short runs: checks, not figures")
     parser.add_argument("--rates", type=_rates, help="pipeline: rates per second, e.g. 25,50,100")
     parser.add_argument("--step-seconds", type=float, help="pipeline: seconds per rate")
-    parser.add_argument("--warmup-seconds", type=float, help="pipeline: unmeasured, first rate")
+    parser.add_argument("--warmup-seconds", type=float, help="pipeline: unmeasured, at 50/s")
     parser.add_argument("--drain-seconds", type=float, help="pipeline: wait for assignments")
     parser.add_argument("--p99-target-ms", type=float, help="pipeline: p99 a rate must meet")
     parser.add_argument("--pool-size", type=int, help="pipeline: HTTP connections at most")

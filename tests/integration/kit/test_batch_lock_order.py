@@ -131,6 +131,6 @@ async def test_batches_touching_the_same_incidents_in_opposite_orders_do_not_dea
         await watcher.close()
         await engine.dispose()
 
-    assert dead == [[], []]
+    assert list(dead) == [[], []]
     assert stored == {first, second}
     assert deadlocks_after == deadlocks_before

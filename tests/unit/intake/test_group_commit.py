@@ -73,7 +73,7 @@ async def test_behind_a_commit_a_group_waits_until_its_wait_is_over() -> None:
     await eventually(lambda: len(commit.groups) == 2)  # cut with the first still committing
     assert commit.groups == [[0], [1]]
     commit.release.set()
-    assert await asyncio.gather(first, second) == [0, 10]
+    assert list(await asyncio.gather(first, second)) == [0, 10]
     await reports.close()
 
 

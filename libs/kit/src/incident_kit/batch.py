@@ -5,11 +5,12 @@ for the first delivery of each, in offset order per incident. Across incidents t
 order of their incident ids: a handler locks its incident's rows, and two batches of one
 service (its subscribers of two topics, or two of its processes) that lock the same incidents
 in opposite orders deadlock. PostgreSQL then stalls both for its deadlock_timeout (1 s) before
-it undoes one; in ascending order, one simply waits for the other. Optimistically the whole batch runs without
-savepoints (two statements per message saved). When a message fails, the batch is rolled back
-and run again with a savepoint per message, so the failing message is undone alone while the
-rest of the batch commits. What the handler emits goes to the
-outbox in the same transaction. Poison is returned to the caller to dead-letter after the
+it undoes one; in ascending order, one simply waits for the other.
+
+Optimistically the whole batch runs without savepoints (two statements per message saved). When
+a message fails, the batch is rolled back and run again with a savepoint per message, so the
+failing message is undone alone while the rest of the batch commits. What the handler emits goes
+to the outbox in the same transaction. Poison is returned to the caller to dead-letter after the
 commit; an infrastructure error rolls the whole batch back and propagates, to be retried.
 """
 
