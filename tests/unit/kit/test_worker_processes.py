@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness import wait_for
-from incident_devstack.processes import children_of, free_port
+from incident_devstack.processes import children_of, free_port, process_running
 
 # A server as the services are served (uvloop, uvicorn, the kit's workers) answering its pid.
 SERVER = """
@@ -113,16 +113,6 @@ def test_sigterm_stops_every_worker_and_the_parent_exits_cleanly(
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
-def running(pid: int) -> bool:
-    """The process exists and has not ended (an orphan that ended stays a zombie until its new
-    parent reaps it)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-
-
 def test_workers_stop_when_their_parent_is_killed(
     server: tuple[subprocess.Popen[bytes], int],
 ) -> None:
@@ -132,5 +122,7 @@ def test_workers_stop_when_their_parent_is_killed(
     process.kill()  # SIGKILL: the parent forwards nothing
     process.wait()
 
-    wait_for(lambda: not any(running(pid) for pid in workers), what="the orphaned workers gone")
+    wait_for(
+        lambda: not any(process_running(pid) for pid in workers), what="the orphaned workers gone"
+    )
     assert answering_pid(port) is None  # nothing left serving on the port

@@ -89,14 +89,27 @@ def children_of(parent: int) -> set[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # exited meanwhile
-            continue
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == parent and state != "Z":
+        found = _state_and_parent(int(entry.name))
+        if found is not None and found[1] == parent and found[0] != "Z":
             children.add(int(entry.name))
     return children
+
+
+def process_running(pid: int) -> bool:
+    """The process exists and has not ended: one that ended but is not yet reaped (a zombie,
+    such as an orphan whose new parent has not waited for it) is not running."""
+    found = _state_and_parent(pid)
+    return found is not None and found[0] not in {"Z", "X"}
+
+
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """The process's state letter and parent pid, from /proc; None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # exited meanwhile
+        return None
+    state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+    return state, int(ppid)
 
 
 def spawn_detached(

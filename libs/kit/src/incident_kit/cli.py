@@ -175,8 +175,8 @@ class _Supervisor:
         pid = os.fork()
         if pid == 0:  # the worker: serve until told to stop, then leave without our cleanup
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server installs its own
-            _stop_with(parent)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent
+            _stop_with(parent)
             os.environ[SUPERVISED_WORKER] = "1"
             code = 0
             try:
