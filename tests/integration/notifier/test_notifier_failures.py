@@ -2,6 +2,8 @@
 once gets the same message again; one that stays down is retried until the message is too old,
 which ends in `notification.failed` and a metric (an outage is never a dead letter)."""
 
+import threading
+from collections import Counter
 from datetime import timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -167,3 +169,88 @@ async def test_mail_still_goes_out_after_the_smtp_server_restarts(
 
     assert [m["X-Incident-Id"] for m in before.received] == [first]
     assert [m["X-Incident-Id"] for m in after.received] == [second]
+
+
+class HoldsTheFirstRefusesOne:
+    """A real SMTP server that holds the first message until `release` is set (so the messages
+    recorded meanwhile go out together in the worker's next round), and answers the first
+    attempt of `refused` with a temporary error."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.release = threading.Event()
+        self.attempts: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = BytesParser(policy=default).parsebytes(envelope.original_content or b"")
+        assert isinstance(message, EmailMessage)
+        self.attempts.append(message)
+        if len(self.attempts) == 1:
+            self.release.wait(30)  # the server's own thread: only this conversation waits
+        tries = [m for m in self.attempts if m["X-Incident-Id"] == message["X-Incident-Id"]]
+        if message["X-Incident-Id"] == self.refused and len(tries) == 1:
+            return "451 4.3.0 Temporarily unable to accept mail"
+        return "250 Message accepted for delivery"
+
+
+async def test_a_refused_message_in_a_round_leaves_the_others_delivered_once(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> None:
+    """The worker records a round's sent messages together; one refused among them is tried
+    again alone, and each of the others is recorded delivered once, not sent twice."""
+    first, *together = (f"inc-{uuid4()}" for _ in range(4))
+    refused = together[1]
+    handler = HoldsTheFirstRefusesOne(refused)
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+    server.start()
+    database = await asyncpg.connect(fresh_database_url.replace("+asyncpg", ""))
+    try:
+        async with running_notifier(
+            infra,
+            fresh_database_url,
+            kafka_topic_prefix,
+            smtp_port=server.port,
+            mail=None,
+            delivery_retry_base_seconds=0,
+        ) as notifier:
+            for incident_id in (first, *together):
+                await notifier.publish(reported(incident_id))
+                await notifier.publish(clock_started(incident_id))
+
+            async def all_recorded() -> bool:
+                count = "SELECT count(*) FROM notifier.deliveries"
+                return await database.fetchval(count) == 4
+
+            await eventually(all_recorded)  # the three wait while the first is held
+            handler.release.set()
+            delivered = {
+                incident_id: await notifier.fact(incident_id, DELIVERED, "acknowledgement")
+                for incident_id in (first, *together)
+            }
+            rows = await database.fetch(
+                "SELECT incident_id, status, attempts FROM notifier.deliveries"
+            )
+    finally:
+        await database.close()
+        handler.release.set()
+        server.stop()
+
+    sent = Counter(m["X-Incident-Id"] for m in handler.attempts)
+    assert sent == {first: 1, together[0]: 1, refused: 2, together[2]: 1}
+    tries = [m for m in handler.attempts if m["X-Incident-Id"] == refused]
+    assert tries[0]["Message-ID"] == tries[1]["Message-ID"]
+    assert {row["incident_id"]: (row["status"], row["attempts"]) for row in rows} == {
+        first: ("delivered", 1),
+        together[0]: ("delivered", 1),
+        refused: ("delivered", 2),
+        together[2]: ("delivered", 1),
+    }
+    assert all(
+        fact.data.notification_id in m["Message-ID"]  # type: ignore[union-attr]
+        for fact in delivered.values()
+        for m in handler.attempts
+        if m["X-Incident-Id"] == fact.subject
+    )
+    # One delivered fact per message: those recorded together were not recorded again.
+    facts = [e for e in notifier.reader.seen if e.type == DELIVERED]
+    assert Counter(e.subject for e in facts) == dict.fromkeys((first, *together), 1)

