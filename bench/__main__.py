@@ -20,11 +20,12 @@ from bench.cpu_time import wait_until_quiet
 from bench.intake_alone import IntakePlan, run_intake
 from bench.overload import OverloadPlan, run_overload
 from bench.report import RESULTS, Outcome, render, write_result
+from bench.round_trip import RoundTripPlan, run_round_trip
 from bench.stack import stack_env, stack_processes
 from bench.sweep import SweepPlan, run_sweep
 
 # In this order: the intake benchmark leaves a backlog the rest of the stack works off for a while.
-ORDER = ("pipeline", "cpu", "consumer", "intake", "overload")
+ORDER = ("pipeline", "cpu", "consumer", "intake", "overload", "roundtrip")
 # Small enough to check that every benchmark runs end to end in about two minutes.
 QUICK = {
     "pipeline": SweepPlan(
@@ -39,6 +40,7 @@ QUICK = {
     "consumer": OverheadPlan(events=2000),
     "intake": IntakePlan(seconds=3, warmup_seconds=1, repeats=1),
     "overload": OverloadPlan(normal_rate=10, overload_rate=100, phase_seconds=3),
+    "roundtrip": RoundTripPlan(count=2000, rounds=1),
 }
 # Command-line option -> (benchmark, field of its plan).
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -60,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "consumer": OverheadPlan(),
     "intake": IntakePlan(),
     "overload": OverloadPlan(),
+    "roundtrip": RoundTripPlan(),
 }
 
 
@@ -118,6 +121,7 @@ async def run(arguments: argparse.Namespace) -> None:
         "consumer": run_overhead,
         "intake": run_intake,
         "overload": run_overload,
+        "roundtrip": run_round_trip,
     }
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     for name in selected:
