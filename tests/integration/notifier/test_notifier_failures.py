@@ -212,6 +212,7 @@ async def test_a_refused_message_in_a_round_leaves_the_others_delivered_once(
             smtp_port=server.port,
             mail=None,
             delivery_retry_base_seconds=0,
+            smtp_timeout_seconds=60,  # the held first message must not time out meanwhile
         ) as notifier:
             for incident_id in (first, *together):
                 await notifier.publish(reported(incident_id))
