@@ -4,6 +4,7 @@ open-loop rate, read from /proc before and after, net of what the stack burns wh
 from dataclasses import asdict, dataclass
 from uuid import uuid4
 
+from bench import database_work
 from bench.agents import agents_for, online_agents
 from bench.cpu_time import Window, idle_rate, read_cpu, wait_until_quiet
 from bench.pipeline import Load, StepFigures, open_load, post_and_time
@@ -38,6 +39,7 @@ class Measured:
     idle: Window
     loaded: Window  # from just before the first POST until the stack settled after the last
     settled: bool
+    database: dict[str, float]  # PostgreSQL's transactions and rows per incident (gross)
 
 
 async def run_cpu(env: dict[str, str], plan: CpuPlan) -> Outcome:
@@ -57,6 +59,7 @@ async def run_cpu(env: dict[str, str], plan: CpuPlan) -> Outcome:
         "components": components,
         "total_ms_per_incident": total,
         "step": asdict(measured.step),
+        "database_per_incident": measured.database,
     }
     return Outcome("cpu", figures, _table(components, total, measured, plan))
 
@@ -73,6 +76,7 @@ async def _measure(env: dict[str, str], roots: dict[str, int], plan: CpuPlan) ->
         if plan.warmup_seconds:
             await _post(load, plan, run=f"{run}-w", skill=skill, seconds=plan.warmup_seconds)
         await wait_until_quiet(roots, cores=plan.quiet_cores, timeout=plan.settle_timeout_seconds)
+        counted = await database_work.read_counts(env["DATABASE_URL"])  # the warm-up's too
         idle = await idle_rate(roots, seconds=plan.idle_seconds)
         started = read_cpu(roots)
         step = await _post(load, plan, run=run, skill=skill, seconds=plan.seconds)
@@ -81,7 +85,10 @@ async def _measure(env: dict[str, str], roots: dict[str, int], plan: CpuPlan) ->
             roots, cores=settled_below, timeout=plan.settle_timeout_seconds
         )
         loaded = read_cpu(roots).since(started)
-    return Measured(step, idle, loaded, settled=busy < settled_below)
+        database = database_work.per_incident(
+            counted, await database_work.read_counts(env["DATABASE_URL"]), incidents=step.accepted
+        )
+    return Measured(step, idle, loaded, settled=busy < settled_below, database=database)
 
 
 async def _post(load: Load, plan: CpuPlan, *, run: str, skill: str, seconds: float) -> StepFigures:
@@ -133,5 +140,17 @@ def _table(
         notes=[
             f"target: total ≤ {plan.target_ms:g} ms per incident, net of idle; "
             "(parenthesised) rows are outside the total",
+            _database_note(measured.database),
         ],
+    )
+
+
+def _database_note(database: dict[str, float]) -> str:
+    statements = database.get("statements")
+    return (
+        "PostgreSQL per incident (gross, timers included): "
+        + ("" if statements is None else f"{statements:g} statements, ")
+        + f"{database['commits']:g} commits, "
+        f"{database['rollbacks']:g} rollbacks, {database['inserted']:g} rows inserted, "
+        f"{database['updated']:g} updated, {database['deleted']:g} deleted"
     )

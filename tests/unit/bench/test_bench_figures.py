@@ -1,8 +1,11 @@
 """The benchmarks' arithmetic: a step's figures and errors, when a sweep stops and what it
-sustained, CPU per incident net of idle, wrk's result line, the printed table."""
+sustained, CPU per incident net of idle, PostgreSQL's work per incident, wrk's result line, the
+printed table."""
 
 from collections import Counter
+from dataclasses import replace
 
+from bench import database_work
 from bench.cpu import per_incident
 from bench.cpu_time import Reading
 from bench.open_loop import Sends
@@ -73,6 +76,31 @@ def test_cpu_per_incident_is_given_net_of_what_each_component_burns_idle() -> No
     assert figures["gross_ms_per_incident"] == 10.0
     assert figures["ms_per_incident"] == 5.0  # 1 s - 0.05 cores * 10 s, over 100 incidents
     assert figures["idle_cores"] == 0.05
+
+
+def test_database_work_per_incident_is_what_the_counts_grew_by_over_the_incidents() -> None:
+    before = database_work.DatabaseCounts(
+        commits=1_000, rollbacks=10, inserted=5_000, updated=3_000, deleted=7, statements=40_000
+    )
+    after = database_work.DatabaseCounts(
+        commits=2_150, rollbacks=40, inserted=8_000, updated=4_650, deleted=7, statements=48_120
+    )
+
+    figures = database_work.per_incident(before, after, incidents=100)
+
+    assert figures == {
+        "commits": 11.5,
+        "rollbacks": 0.3,
+        "inserted": 30.0,
+        "updated": 16.5,
+        "deleted": 0.0,
+        "statements": 81.2,
+    }
+    # A server without pg_stat_statements: no statement count, the rest as before.
+    unknown = database_work.per_incident(
+        replace(before, statements=None), replace(after, statements=None), incidents=100
+    )
+    assert "statements" not in unknown and unknown["commits"] == 11.5
 
 
 def test_wrks_result_line_is_read_in_milliseconds_and_every_non_201_is_an_error() -> None:

@@ -26,7 +26,7 @@ from incident_devstack.postgres import (
     database_url,
     server_settings,
 )
-from incident_devstack.postgres_binaries import server_program
+from incident_devstack.postgres_binaries import server_bin_dir, server_program
 from incident_devstack.postgres_home import (
     as_cluster_owner,
     choose_home,
@@ -50,6 +50,14 @@ ORPHAN_TIMEOUT_S = 30.0
 # Unix socket paths longer than this do not fit in sockaddr_un.
 MAX_SOCKET_PATH = 100
 DURABILITY = {"synchronous_commit": "on", "fsync": "on"}
+
+
+STATEMENT_STATISTICS = "pg_stat_statements"
+
+
+def statement_statistics_available() -> bool:
+    """Whether the server's installation has pg_stat_statements (contrib; Debian ships it)."""
+    return (server_bin_dir().parent / "lib" / f"{STATEMENT_STATISTICS}.so").exists()
 
 
 def _data_dir(home: Path) -> Path:
@@ -123,6 +131,9 @@ def start_postgres(paths: StackPaths, state: StackState) -> bool:
     # pg_ctl hands these to a shell, hence the quoting.
     options = f"-p {port} -k {shlex.quote(str(socket_dir))} -c listen_addresses=127.0.0.1"
     options += "".join(f" -c {name}={value}" for name, value in DURABILITY.items())
+    if statement_statistics_available():
+        # Counts every statement by its text (`make bench BENCH=cpu` reports them per incident).
+        options += f" -c shared_preload_libraries={STATEMENT_STATISTICS}"
     argv = [server_program("pg_ctl"), "-D", str(_data_dir(home)), "-w"]
     argv += ["-t", str(int(START_TIMEOUT_S)), "-o", options, "start"]
     _run_logged(paths, argv, "pg_ctl start")
