@@ -104,11 +104,16 @@ class DeliveryWorker:
         due = [delivery for delivery, until in handed if until - now > half]
         claimed: list[Delivery] = []
         if not handed or time.monotonic() >= self._next_claim:
-            self._next_claim = time.monotonic() + self._settings.delivery_poll_seconds
             async with self._runtime.sessions.begin() as session:
                 claimed = await repository.claim_due_deliveries(
                     session, now=now, lease_until=self.lease_until(now), limit=CLAIM_LIMIT
                 )
+            # A full claim means more wait (a backlog of retries, say): claim again next round
+            # even while new messages keep being handed over.
+            full = len(claimed) == CLAIM_LIMIT
+            self._next_claim = (
+                0.0 if full else time.monotonic() + self._settings.delivery_poll_seconds
+            )
         due += claimed
         sent = [delivery for delivery in due if await self._attempt(delivery)]
         if sent:
