@@ -103,6 +103,13 @@ async def test_smtp_down_is_retried_until_the_maximum_age_then_fails_visibly(
         delivery_max_age_seconds=3600,
     ) as notifier:
         await notifier.publish(reported(incident_id))
+
+        # The two facts come on two topics; applied in this order, the clock is the cause.
+        async def report_applied() -> bool:
+            sample = 'events_handled_total{event_type="incident.reported.v1",outcome="handled"}'
+            return await notifier.metric(sample) >= 1
+
+        await eventually(report_applied)
         await notifier.publish(clock_event)
 
         async def retried_twice() -> bool:
