@@ -12,13 +12,12 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 from incident_devstack.paths import StackPaths
 from sqlalchemy.engine import make_url
 
-from bench.cpu_time import TICKS_PER_SECOND
+from bench.cpu_time import cpu_seconds
 from bench.report import Outcome, Table
 
 
@@ -62,12 +61,14 @@ async def _measure(dsn: str, count: int) -> dict[str, float]:
         statement = await connection.prepare("SELECT $1::int + 1")
         for value in range(500):  # warm: plans, caches, the connection's buffers
             await statement.fetchval(value)
-        before, server_before = resource.getrusage(resource.RUSAGE_SELF), _cpu_seconds(backend)
+        server_before = _backend_seconds(backend)
+        before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         for value in range(count):
             await statement.fetchval(value)
         wall = time.perf_counter() - started
-        after, server_after = resource.getrusage(resource.RUSAGE_SELF), _cpu_seconds(backend)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        server_after = _backend_seconds(backend)
     finally:
         await connection.close()
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
@@ -80,7 +81,5 @@ async def _measure(dsn: str, count: int) -> dict[str, float]:
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+def _backend_seconds(pid: int) -> float:
+    return cpu_seconds({"backend": pid})["backend"]  # a backend has no children
