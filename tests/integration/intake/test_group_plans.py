@@ -3,9 +3,9 @@
 A group's transaction keeps one (generic) plan per statement, made at a connection's first
 group. Made while the tables are empty, as on a fresh database, such a plan read
 customer_identities and idempotency_keys whole, and went on doing so at every group as they
-grew, until autovacuum's next ANALYZE. The group's settings (`reporting.GROUP_PLANS`) must
-keep those plans on the indexes. EXPLAIN EXECUTE of a prepared statement shows the plan the
-group would use, under the same settings."""
+grew, until autovacuum's next ANALYZE. The settings of the groups' connections
+(`reporting.GROUP_SETTINGS`) must keep those plans on the indexes. EXPLAIN EXECUTE of a
+prepared statement shows the plan the group would use, under the same settings."""
 
 import asyncio
 import json
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from harness import migrate
 from incident_kit.database import create_engine
-from intake.reporting import GROUP_PLANS
+from intake.reporting import GROUP_SETTINGS
 from intake.repository.customers import IDENTITY_OWNERS
 from intake.repository.reports import BIND_KEYS
 from sqlalchemy import TextClause
@@ -44,11 +44,12 @@ async def test_a_fresh_databases_group_lookups_use_the_key_indexes(
     fresh_database_url: str,
 ) -> None:
     await asyncio.to_thread(migrate, fresh_database_url, "intake")
-    engine = create_engine(fresh_database_url)
+    engine = create_engine(fresh_database_url, server_settings=GROUP_SETTINGS)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(GROUP_PLANS)  # also begins the driver's transaction
+        async with engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
+            # One plan for every group, made at once (by default, after five custom ones).
+            plan_cache_mode = await driver.fetchval("SHOW plan_cache_mode")
             owners = await generic_plan(
                 driver, IDENTITY_OWNERS, "ARRAY['email'], ARRAY['ann@example.org']"
             )
@@ -56,5 +57,6 @@ async def test_a_fresh_databases_group_lookups_use_the_key_indexes(
     finally:
         await engine.dispose()
 
+    assert plan_cache_mode == "force_generic_plan"
     assert scanned_whole(owners) == set(), owners
     assert scanned_whole(bind) == set(), bind

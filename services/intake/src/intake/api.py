@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from incident_events.types import IncidentStatus, Severity
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
 from intake.auth import AUTH_RESPONSES, Authenticator, scope_problem
@@ -42,9 +43,14 @@ IdempotencyKey = Annotated[
 ]
 
 
-def incidents_router(runtime: Runtime, metrics: IntakeMetrics, auth: Authenticator) -> APIRouter:
+def incidents_router(
+    runtime: Runtime,
+    metrics: IntakeMetrics,
+    auth: Authenticator,
+    report_sessions: async_sessionmaker[AsyncSession],
+) -> APIRouter:
     router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
-    reports = _report_committer(runtime, metrics)
+    reports = _report_committer(runtime, metrics, report_sessions)
     policy = lifecycle_policy(runtime)
     # `report`, or `agent` for what an agent logs (domain.scope_to_report).
     reporter = auth.requiring(Scope.REPORT, Scope.AGENT)
@@ -190,12 +196,12 @@ def invalid_field(field: str, message: str) -> Problem:
 
 
 def _report_committer(
-    runtime: Runtime, metrics: IntakeMetrics
+    runtime: Runtime, metrics: IntakeMetrics, sessions: async_sessionmaker[AsyncSession]
 ) -> GroupCommitter[Submission, ReportOutcome]:
     settings = intake_settings(runtime)
 
     async def commit(submissions: Sequence[Submission]) -> list[Answer]:
-        return await report_incidents(runtime.sessions, submissions, metrics=metrics)
+        return await report_incidents(sessions, submissions, metrics=metrics)
 
     committer = GroupCommitter(
         commit,

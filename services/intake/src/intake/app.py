@@ -12,6 +12,7 @@ from incident_events.incidents import (
 )
 from incident_kit.asyncapi import declare_publications
 from incident_kit.clock import Clock
+from incident_kit.database import create_session_factory
 from incident_kit.service import build_app, build_runtime
 
 from intake.api import incidents_router
@@ -23,6 +24,7 @@ from intake.customers_api import customers_router
 from intake.handlers import register_handlers
 from intake.metrics import IntakeMetrics
 from intake.rejections import RejectionCounter
+from intake.reporting import report_engine
 from intake.tables import inbox, outbox
 
 
@@ -49,19 +51,24 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
         clock=clock,
         cache_seconds=settings.api_key_cache_seconds,
     )
+    # Groups of reports commit on a pool of their own (intake.reporting.GROUP_SETTINGS).
+    reports_engine = report_engine(settings, application_name=runtime.name)
+    report_sessions = create_session_factory(reports_engine, like=runtime.sessions)
     app = build_app(
         runtime,
         title="intake",
         description="Accepts incidents, deduplicates them, runs their lifecycle and publishes it.",
         routers=[
-            incidents_router(runtime, metrics, auth),
+            incidents_router(runtime, metrics, auth, report_sessions),
             changes_router(runtime, metrics, auth),
             customers_router(runtime, auth),
-            *install_channels(runtime, metrics, auth),
+            *install_channels(runtime, metrics, auth, report_sessions),
         ],
         # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
         readiness_needs={"postgresql"},
     )
+    # After the committers the routers added: their last groups commit first.
+    runtime.closers.append(reports_engine.dispose)
     # Outermost, so it also counts what the kit sheds before routing.
     app.add_middleware(RejectionCounter, metrics=metrics)
     return app

@@ -3,8 +3,10 @@ Idempotency-Keys (each client's own) with one statement, store the first use of 
 the reports without one (`storing`), and answer each report on its own: a new incident, a
 replay of its key, the open incident holding its client's dedup_key, or its own error.
 
-A group whose transaction fails is retried one report per transaction, so a report the database
-refuses fails alone; an unavailable database is every report's answer (503, Retry-After).
+Groups commit on a pool of their own (`report_engine`), its connections set up for their
+statements. A group whose transaction fails is retried one report per transaction, so a report
+the database refuses fails alone; an unavailable database is every report's answer (503,
+Retry-After).
 """
 
 import logging
@@ -12,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from incident_kit.database import create_engine
 from incident_kit.errors import is_infrastructure_error, redacted_reason, sqlstate_of
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from intake import domain, repository
+from intake.config import IntakeSettings
 from intake.domain import Client, Incident, IncidentReport
 from intake.metrics import IntakeMetrics
 from intake.repository import ClientKey, KeyClaim
@@ -26,17 +29,29 @@ from intake.storing import ReportOutcome, store_reports
 log = logging.getLogger(__name__)
 # A group's statements take their rows as arrays. Left to choose, PostgreSQL plans them anew on
 # every execution (their generic plan looks dearer, not knowing the arrays' lengths), which cost
-# it several times what executing them did; one plan serves every group. Only for this
-# transaction: a range predicate (`next_fire_at <= $1`) wants a plan for its value.
+# it several times what executing them did; one plan serves every group. Only for the groups'
+# own connections: a range predicate elsewhere (`next_fire_at <= $1`) wants a plan for its value.
 # And through the keys' indexes: that one plan is made at a connection's first execution, and
 # made while the tables were nearly empty (a fresh database) it read them whole, on every
 # group, as they grew, until autovacuum's next ANALYZE: in the first 16 s of a fresh intake,
-# 1,168 whole reads of customer_identities, 6.2 million rows. Every statement here finds rows
-# by a key that has an index.
-GROUP_PLANS = text(
-    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-    " set_config('enable_seqscan', 'off', true)"
-)
+# 1,168 whole reads of customer_identities, 6.2 million rows. Every statement of a group finds
+# rows by a key that has an index. Set once per connection, where setting them in each group's
+# transaction cost each group a statement.
+GROUP_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+
+
+def report_engine(settings: IntakeSettings, *, application_name: str) -> AsyncEngine:
+    """The pool the groups of reports commit on, its connections set up for them
+    (GROUP_SETTINGS). Make its sessions `like` the runtime's, so that their commits wake the
+    relay."""
+    return create_engine(
+        settings.database_url,
+        application_name=application_name,
+        # The HTTP reports' groups and the channels' groups, each so many at once.
+        pool_size=2 * settings.group_commit_max_in_flight,
+        pool_timeout_seconds=settings.database_pool_timeout_seconds,
+        server_settings=GROUP_SETTINGS,
+    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,6 @@ async def _in_one_transaction(
 ) -> list[Answer]:
     try:
         async with sessions.begin() as session:
-            await session.execute(GROUP_PLANS)
             answers = await _report_group(session, submissions)
     except Exception as error:
         if _connection_lost(error) or not _database_unavailable(error):

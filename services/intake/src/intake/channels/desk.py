@@ -14,6 +14,7 @@ from typing import Any
 
 from incident_events.types import IncidentStatus, Severity
 from incident_kit.service import Runtime
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
 from intake.api import intake_settings, lifecycle_policy
@@ -50,13 +51,18 @@ class Resolution:
 
 
 class ChannelDesk:
-    def __init__(self, runtime: Runtime, metrics: IntakeMetrics) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: IntakeMetrics,
+        report_sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
         self._runtime, self._metrics = runtime, metrics
         self.policy = lifecycle_policy(runtime)
         settings = intake_settings(runtime)
 
         async def commit(submissions: Sequence[Submission]) -> list[Answer]:
-            return await report_incidents(runtime.sessions, submissions, metrics=metrics)
+            return await report_incidents(report_sessions, submissions, metrics=metrics)
 
         # The channels' own group: their reports share transactions with each other.
         self._reports = GroupCommitter(

@@ -5,6 +5,7 @@ import logging
 
 from fastapi import APIRouter
 from incident_kit.service import BackgroundLoop, Runtime
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.api import intake_settings
 from intake.auth import Authenticator
@@ -22,12 +23,15 @@ log = logging.getLogger(__name__)
 
 
 def install_channels(
-    runtime: Runtime, metrics: IntakeMetrics, auth: Authenticator
+    runtime: Runtime,
+    metrics: IntakeMetrics,
+    auth: Authenticator,
+    report_sessions: async_sessionmaker[AsyncSession],
 ) -> list[APIRouter]:
     """The routers of the channels; the SMTP server joins the runtime's background loops when
     INTAKE_SMTP_PORT is set."""
     settings = intake_settings(runtime)
-    desk = ChannelDesk(runtime, metrics)
+    desk = ChannelDesk(runtime, metrics, report_sessions)
     if settings.smtp_port is not None:
         runtime.background.append(_inbound_mail(desk, settings))
     return [
