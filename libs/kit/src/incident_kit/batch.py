@@ -3,7 +3,7 @@
 The events a handler acts on are claimed in the inbox with one statement; the handler runs only
 for the first delivery of each, in offset order per incident. Across incidents they run in the
 order of their incident ids: a handler locks its incident's rows, and two batches of one
-service (its subscribers of two topics, or two of its processes) that lock the same incidents
+service (in two of its processes) that lock the same incidents
 in opposite orders deadlock. PostgreSQL then stalls both for its deadlock_timeout (1 s) before
 it undoes one; in ascending order, one simply waits for the other.
 

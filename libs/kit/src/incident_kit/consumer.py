@@ -1,4 +1,4 @@
-"""Subscribing a service's handler to a topic, batch-first.
+"""Subscribing a service's handlers to its topics, batch-first, with one consumer for them all.
 
 The subscriber takes what has arrived, up to `consumer_batch_size` records (batches grow with
 the load: while one is applied the next accumulates), applies them in one transaction
@@ -28,11 +28,12 @@ from incident_events import EventData, Topic
 from incident_kit.batch import BatchApplier, EventHandler, Received
 from incident_kit.dead_letter import DeadLetters
 from incident_kit.errors import backoff_seconds
+from incident_kit.routes import Route, Routes, always
 from incident_kit.service import Runtime
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EventHandler", "Received", "subscribe"]
+__all__ = ["EventHandler", "Received", "Route", "subscribe", "subscribe_all"]
 
 
 def subscribe(
@@ -41,19 +42,27 @@ def subscribe(
     handle: EventHandler,
     *,
     acts_on: Sequence[type[EventData]],
-    acts_if: Callable[[EventData], bool] = lambda data: True,
+    acts_if: Callable[[EventData], bool] = always,
     description: str,
 ) -> None:
     """Consume `topic` in this service's consumer group; `handle` sees the first delivery of
     each event whose payload is one of `acts_on` and passes `acts_if`, in offset order per
     partition. The others cost no transaction."""
+    subscribe_all(runtime, [Route(topic, handle, tuple(acts_on), description, acts_if)])
+
+
+def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
+    """Consume the routes' topics with one consumer in this service's consumer group: a batch
+    holds what came on any of them, applied in one transaction with one offset commit, each
+    event by its route's handler (`incident_kit.routes`)."""
     settings = runtime.settings
     prefix = settings.kafka_topic_prefix
     group = prefix + runtime.name
+    routing = Routes(routes)
     applier = BatchApplier(
         consumer=runtime.name,
-        handle=handle,
-        acts_on=tuple(acts_on),
+        handle=routing.handle,
+        acts_on=routing.acts_on,
         sessions=runtime.sessions,
         inbox=runtime.inbox,
         outbox=runtime.outbox,
@@ -61,14 +70,18 @@ def subscribe(
         metrics=runtime.metrics,
         source=f"/{runtime.name}",
         retries=settings.handler_retries,
-        acts_if=acts_if,
+        acts_if=routing.acts_if,
     )
     dead_letters = DeadLetters(runtime.producer, runtime.metrics, group)
     # Created with this many partitions when missing (FastStream's default is 1): the partitions
     # are what consumer-group members share, one member per partition at most.
-    declared = KafkaTopic(prefix + str(topic), num_partitions=settings.kafka_topic_partitions)
+    declared = [
+        KafkaTopic(prefix + str(topic), num_partitions=settings.kafka_topic_partitions)
+        for topic in routing.topics
+    ]
+    topics = ",".join(str(topic) for topic in routing.topics)
     subscriber = runtime.broker.subscriber(
-        declared,
+        *declared,
         group_id=group,
         auto_offset_reset="earliest",
         batch=True,
@@ -76,11 +89,13 @@ def subscribe(
         batch_timeout_ms=settings.consumer_poll_ms,
         ack_policy=AckPolicy.MANUAL,
         decoder=_undecoded,
-        title=f"{runtime.name}:{topic}",
-        description=description,
+        title=f"{runtime.name}:{topics}",
+        description=routing.description,
     )
     _long_poll(subscriber, settings.consumer_batch_size, settings.consumer_poll_ms)
-    runtime.consumes[str(topic)] = [*runtime.consumes.get(str(topic), []), *acts_on]
+    for route in routing.routes:
+        topic_name = str(route.topic)
+        runtime.consumes[topic_name] = [*runtime.consumes.get(topic_name, []), *route.acts_on]
 
     @subscriber
     async def on_batch(body: Any) -> None:
@@ -103,7 +118,7 @@ def subscribe(
                 log.warning(
                     "batch failed, retrying in %.2f s (attempt %d)", delay, attempt, exc_info=True
                 )
-                runtime.metrics.batch_retries.labels(topic=str(topic)).inc()
+                runtime.metrics.batch_retries.labels(topic=topics).inc()
                 await _wait_polling(subscriber, delay)
         try:
             await message.ack()  # one offset commit for the whole batch

@@ -1,5 +1,5 @@
-"""Kafka subscribers: incident facts and SLA facts become the projection and the messages owed
-(acknowledgement, breach apology, resolution).
+"""The notifier's Kafka consumer, of incidents and sla: incident facts and SLA facts become the
+projection and the messages owed (acknowledgement, breach apology, resolution).
 
 A handler records the messages in its batch's transaction, leased to this process's delivery
 worker; once the batch commits, they are handed to the worker to send (`notifier.delivery`). A
@@ -15,7 +15,7 @@ from functools import partial
 from incident_events import EventData, Topic
 from incident_events.incidents import IncidentReported, IncidentResolved, IncidentStatusChanged
 from incident_events.sla import SlaBreached, SlaClockStarted
-from incident_kit.consumer import Received, subscribe
+from incident_kit.consumer import Received, Route, subscribe_all
 from incident_kit.service import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,24 +34,27 @@ def register_handlers(
     runtime: Runtime, *, worker: DeliveryWorker, public_url: str, preferences: PreferencesCache
 ) -> None:
     handlers = NotifierHandlers(worker, public_url, preferences)
-    subscribe(
+    subscribe_all(
         runtime,
-        Topic.INCIDENTS,
-        handlers.on_incident_event,
-        acts_on=[IncidentReported, IncidentStatusChanged, IncidentResolved],
-        description="The incident as the customer sees it; its status page.",
-    )
-    subscribe(
-        runtime,
-        Topic.SLA,
-        handlers.on_sla_event,
-        acts_on=[SlaClockStarted, SlaBreached],
-        # Only the first-response clock's start changes anything here: the others are skipped
-        # before a transaction (one fewer per incident).
-        acts_if=lambda data: (
-            not isinstance(data, SlaClockStarted) or domain.acknowledgement_awaits(data)
-        ),
-        description="The acknowledgement with the agreed response time; the apology on a breach.",
+        [
+            Route(
+                Topic.INCIDENTS,
+                handlers.on_incident_event,
+                (IncidentReported, IncidentStatusChanged, IncidentResolved),
+                "The incident as the customer sees it; its status page.",
+            ),
+            Route(
+                Topic.SLA,
+                handlers.on_sla_event,
+                (SlaClockStarted, SlaBreached),
+                "The acknowledgement with the agreed response time; the apology on a breach.",
+                # Only the first-response clock's start changes anything here: the others are
+                # skipped before a transaction (one fewer per incident).
+                acts_if=lambda data: (
+                    not isinstance(data, SlaClockStarted) or domain.acknowledgement_awaits(data)
+                ),
+            ),
+        ],
     )
 
 

@@ -44,7 +44,7 @@ def create_app(settings: SlaSettings, clock: Clock, *, timer_clock: Clock | None
     policies = PolicyCache(settings.policy_cache_seconds)
     register_handlers(runtime, sla_metrics, policies)
     prefix = settings.kafka_topic_prefix
-    # The consumer group whose progress releases breaches: the one subscribe() puts sla in.
+    # The consumer group whose progress releases breaches: the one subscribe_all() puts sla in.
     progress = GroupProgress(settings, topic=prefix + str(Topic.INCIDENTS), group=prefix + "sla")
     runtime.closers.append(progress.close)
     timer = ClockTimer(

@@ -1,4 +1,4 @@
-"""Kafka subscribers of the sla service: incident facts start and stop clocks, assignments record
+"""The Kafka consumer of the sla service: incident facts start and stop clocks, assignments record
 the assignee. Each event is one `match` calling a plain function of the session and now."""
 
 import logging
@@ -10,7 +10,7 @@ from incident_events import Event, EventData, Topic
 from incident_events.incidents import IncidentCommented, IncidentReported, IncidentResolved
 from incident_events.routing import IncidentAssigned
 from incident_events.types import SlaMetric, Visibility
-from incident_kit.consumer import Received, subscribe
+from incident_kit.consumer import Received, Route, subscribe_all
 from incident_kit.service import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,19 +33,22 @@ def register_handlers(runtime: Runtime, sla_metrics: SlaMetrics, policies: Polic
         await received.emit(facts)
         received.after_commit(partial(sla_metrics.count, facts))
 
-    subscribe(
+    subscribe_all(
         runtime,
-        Topic.INCIDENTS,
-        on_event,
-        acts_on=[IncidentReported, IncidentCommented, IncidentResolved],
-        description="Reports start SLA clocks; first agent replies and resolutions stop them.",
-    )
-    subscribe(
-        runtime,
-        Topic.ASSIGNMENTS,
-        on_event,
-        acts_on=[IncidentAssigned],
-        description="Assignments record who works on the incident.",
+        [
+            Route(
+                Topic.INCIDENTS,
+                on_event,
+                (IncidentReported, IncidentCommented, IncidentResolved),
+                "Reports start SLA clocks; first agent replies and resolutions stop them.",
+            ),
+            Route(
+                Topic.ASSIGNMENTS,
+                on_event,
+                (IncidentAssigned,),
+                "Assignments record who works on the incident.",
+            ),
+        ],
     )
 
 
