@@ -58,11 +58,14 @@ async def place(session: AsyncSession, *, incident: Incident, now: datetime) -> 
 async def _assign(
     session: AsyncSession, incident: Incident, decision: Assigned, now: datetime
 ) -> None:
-    agent_id = decision.agent.agent_id
+    # The assignment and the agent's load one more, in one statement.
     await repository.save_assigned(
-        session, incident=incident, agent_id=agent_id, reason=decision.reason, now=now
+        session,
+        incident=incident,
+        agent_id=decision.agent.agent_id,
+        reason=decision.reason,
+        now=now,
     )
-    await repository.change_load(session, agent_id=agent_id, delta=1, now=now)
 
 
 async def release(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    Update,
     bindparam,
     case,
     delete,
@@ -198,9 +199,20 @@ async def lock_assignment(session: AsyncSession, *, incident_id: str) -> Assignm
 async def save_assigned(
     session: AsyncSession, *, incident: Incident, agent_id: str, reason: str, now: datetime
 ) -> None:
-    await _save(
-        session, incident, status="assigned", agent_id=agent_id, reason=reason, assigned_at=now
-    )
+    """The incident's row assigned to the agent, and the agent's load one more, in one
+    statement (one round trip fewer on the way from a report to its assignment)."""
+    values = {
+        "incident_id": incident.incident_id,
+        "severity": str(incident.severity),
+        "language": incident.language,
+        "required_skills": list(incident.required_skills),
+        "status": "assigned",
+        "agent_id": agent_id,
+        "reason": reason,
+        "assigned_at": now,
+    }
+    load = {"the_agent_id": agent_id, "delta": 1, "now": now}
+    await driver.fetch(session, _ASSIGN, values | load)
 
 
 async def save_queued(
@@ -228,6 +240,24 @@ def _save_statement(routing: tuple[str, ...]) -> Insert:
         index_elements=[_ASSIGNMENTS.c.incident_id],
         set_={name: statement.excluded[name] for name in routing},
     )
+
+
+def _assign_statement() -> Update:
+    """_save's upsert of an assigned row, as a CTE of _CHANGE_LOAD: a data-modifying CTE runs
+    to completion whether or not the statement reads it."""
+    columns = ("incident_id", "severity", "language", "required_skills")
+    routing = ("status", "agent_id", "reason", "assigned_at")
+    statement = insert(_ASSIGNMENTS).values(
+        {name: bindparam(name, type_=_ASSIGNMENTS.c[name].type) for name in columns + routing}
+    )
+    saved = statement.on_conflict_do_update(
+        index_elements=[_ASSIGNMENTS.c.incident_id],
+        set_={name: statement.excluded[name] for name in routing},
+    ).cte("saved")
+    return _CHANGE_LOAD.add_cte(saved)
+
+
+_ASSIGN = _assign_statement()
 
 
 async def mark_released(session: AsyncSession, *, incident_id: str, now: datetime) -> None:
