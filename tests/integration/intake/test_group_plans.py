@@ -48,6 +48,7 @@ async def test_a_fresh_databases_group_lookups_use_the_key_indexes(
     try:
         async with engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
             # One plan for every group, made at once (by default, after five custom ones).
             plan_cache_mode = await driver.fetchval("SHOW plan_cache_mode")
             owners = await generic_plan(

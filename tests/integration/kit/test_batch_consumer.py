@@ -52,7 +52,8 @@ Effect = tuple[UUID, str, str]
 
 class Recorder:
     """Writes a row and emits an escalation per event. A reopening for reason "poison" breaks a
-    rule after writing its row; one for "outage" finds a dependency down `outages` times."""
+    rule after writing its row and emitting; one for "outage" finds a dependency down `outages`
+    times, also after both."""
 
     def __init__(self, outages: int = 0) -> None:
         self.outages = outages
@@ -70,10 +71,6 @@ class Recorder:
         await session.execute(
             insert(effects).values(event_id=event.id, incident_id=event.subject, reason=reason)
         )
-        if reason == "poison":
-            raise PoisonMessage("the incident is unknown")
-        if reason == "outage" and self.attempts[event.id] <= self.outages:
-            raise InfrastructureUnavailable("the mail server is down")
         escalation = IncidentEscalated(
             incident_id=event.subject,
             escalation_id=str(event.id),
@@ -82,6 +79,10 @@ class Recorder:
             escalated_at=received.now,
         )
         await received.emit([escalation])
+        if reason == "poison":
+            raise PoisonMessage("the incident is unknown")
+        if reason == "outage" and self.attempts[event.id] <= self.outages:
+            raise InfrastructureUnavailable("the mail server is down")
 
 
 def service_for(infra: Infra, database_url: str, prefix: str, batch_size: int = 500) -> Runtime:
@@ -149,7 +150,8 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone(
     first_pass, isolated_pass = handler.transactions[:-19], handler.transactions[-19:]
     assert 1 <= len(first_pass) <= 19 and len(set(first_pass)) == 1
     assert len(set(isolated_pass)) == 1 and isolated_pass[0] != first_pass[0]
-    # The 18 committed; the poison's row, written in its savepoint before it raised, did not.
+    # The 18 committed; the poison's row and escalation, both made in its savepoint before it
+    # raised, did not.
     assert rows == [(e.id, incident, e.data.reason) for e in good]
     assert {fact.causationid for fact in reader.seen} == {str(e.id) for e in good}
     group = f"{prefix}kitbatch"

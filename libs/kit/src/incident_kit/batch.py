@@ -3,15 +3,16 @@
 The events a handler acts on are claimed in the inbox with one statement; the handler runs only
 for the first delivery of each, in offset order per incident. Across incidents they run in the
 order of their incident ids: a handler locks its incident's rows, and two batches of one
-service (in two of its processes) that lock the same incidents
-in opposite orders deadlock. PostgreSQL then stalls both for its deadlock_timeout (1 s) before
-it undoes one; in ascending order, one simply waits for the other.
+service (in two of its processes) that lock the same incidents in opposite orders deadlock.
+PostgreSQL then stalls both for its deadlock_timeout (1 s) before it undoes one; in ascending
+order, one simply waits for the other.
 
-Optimistically the whole batch runs without savepoints (two statements per message saved). When
-a message fails, the batch is rolled back and run again with a savepoint per message, so the
-failing message is undone alone while the rest of the batch commits. What the handler emits goes
-to the outbox in the same transaction. Poison is returned to the caller to dead-letter after the
-commit; an infrastructure error rolls the whole batch back and propagates, to be retried.
+Optimistically the whole batch runs without savepoints (two statements per message saved), and
+what its handlers emit goes to the outbox at its end, in one statement. When a message fails,
+the batch is rolled back and run again with a savepoint per message, so the failing message,
+and what it emitted, is undone alone while the rest of the batch commits. Poison is returned to
+the caller to dead-letter after the commit; an infrastructure error rolls the whole batch back
+and propagates, to be retried.
 """
 
 import asyncio
@@ -48,18 +49,18 @@ class Received:
     source: str
     outbox: Table
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _emitted: list[Event[EventData]] = field(default_factory=list)
 
     async def emit(self, facts: Iterable[EventData]) -> None:
         """Record facts to publish if the batch commits. A fact about this incident follows its
         cause (correlation and trace kept); one about another incident starts that one's flow
-        and names the cause."""
-        events = [
+        and names the cause. They reach the outbox with the batch's other events, in order."""
+        self._emitted.extend(
             follow_up(self.event, fact, source=self.source, now=self.now)
             if fact.incident_id == self.event.subject
             else new_event(fact, source=self.source, now=self.now, causation_id=str(self.event.id))
             for fact in facts
-        ]
-        await add_events(self.session, self.outbox, events)
+        )
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the batch has committed (metrics, waking a worker)."""
@@ -124,13 +125,14 @@ class BatchApplier:
             claimed = await claim_events(
                 session, self.inbox, consumer=self.consumer, events=[e for _, e in wanted]
             )
+            emitted: list[Event[EventData]] = []  # the optimistic pass's, inserted at its end
             for record, event in wanted:
                 if event.id not in claimed:
                     callbacks.append(self._count(event.type, "redelivered"))
                     continue
                 claimed.discard(event.id)  # a duplicate within the batch is handled once
                 if not isolated:
-                    await self._apply_optimistically(session, event, callbacks)
+                    emitted += await self._apply_optimistically(session, event, callbacks)
                     continue
                 letter = await self._apply_one(session, record, event, callbacks)
                 if letter is not None:
@@ -138,11 +140,23 @@ class BatchApplier:
                         session, self.inbox, consumer=self.consumer, event_id=event.id
                     )
                     dead.append(letter)
+            await self._add_events(session, emitted)
+
+    async def _add_events(self, session: AsyncSession, events: list[Event[EventData]]) -> None:
+        """The optimistic pass's events, one statement for the batch; one the database refuses
+        (a defect) runs the batch again isolated, where each message's go in with it."""
+        try:
+            await add_events(session, self.outbox, events)
+        except Exception as error:
+            if is_infrastructure_error(error):
+                raise
+            raise _IsolateMessages from error
 
     async def _apply_optimistically(
         self, session: AsyncSession, event: Event[EventData], callbacks: list[Callable[[], None]]
-    ) -> None:
-        """Run the handler with no savepoint; any defect restarts the batch isolated."""
+    ) -> list[Event[EventData]]:
+        """Run the handler with no savepoint; any defect restarts the batch isolated. Returns
+        what it emitted."""
         self._bind(event)
         received = Received(event, session, self.clock.now(), self.source, self.outbox)
         try:
@@ -153,6 +167,7 @@ class BatchApplier:
             raise _IsolateMessages from error
         callbacks.extend(received._after_commit)
         callbacks.append(self._count(event.type, "handled"))
+        return received._emitted
 
     def _parse(
         self, records: Sequence[Record]
@@ -182,6 +197,7 @@ class BatchApplier:
             try:
                 async with session.begin_nested():
                     await self.handle(received)
+                    await add_events(session, self.outbox, received._emitted)
             except Exception as error:
                 if is_infrastructure_error(error):
                     raise
