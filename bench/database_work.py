@@ -2,9 +2,11 @@
 `pg_stat_statements` when the server loads it (the local stack's does), and transactions and rows
 inserted, updated and deleted, from `pg_stat_database`.
 
-These are counts: unlike CPU time they do not move with this machine's noise, so a change that
-saves a transaction per incident shows in them where a CPU reading of a few percent cannot. They
-are gross: the stack's timers and gauges (a few transactions a second when idle) are counted too.
+These are counts. At a rate where every event is a batch of its own (10/s) they do not move with
+this machine's noise, so a change that saves a statement per incident shows in them where a CPU
+reading of a few percent cannot; at higher rates they depend on how events share batches, which
+moves with the machine's speed. They are gross: the stack's timers and gauges (a few
+transactions a second when idle) are counted too.
 """
 
 import asyncio

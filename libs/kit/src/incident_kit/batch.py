@@ -47,7 +47,6 @@ class Received:
     session: AsyncSession
     now: datetime
     source: str
-    outbox: Table
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
     _emitted: list[Event[EventData]] = field(default_factory=list)
 
@@ -158,7 +157,7 @@ class BatchApplier:
         """Run the handler with no savepoint; any defect restarts the batch isolated. Returns
         what it emitted."""
         self._bind(event)
-        received = Received(event, session, self.clock.now(), self.source, self.outbox)
+        received = Received(event, session, self.clock.now(), self.source)
         try:
             await self.handle(received)
         except Exception as error:
@@ -193,7 +192,7 @@ class BatchApplier:
         """Run the handler in a savepoint, retrying a defect in place a few times."""
         self._bind(event)
         for attempt in range(1, self.retries + 2):
-            received = Received(event, session, self.clock.now(), self.source, self.outbox)
+            received = Received(event, session, self.clock.now(), self.source)
             try:
                 async with session.begin_nested():
                     await self.handle(received)

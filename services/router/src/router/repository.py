@@ -20,7 +20,6 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
-    Update,
     bindparam,
     case,
     delete,
@@ -201,16 +200,7 @@ async def save_assigned(
 ) -> None:
     """The incident's row assigned to the agent, and the agent's load one more, in one
     statement (one round trip fewer on the way from a report to its assignment)."""
-    values = {
-        "incident_id": incident.incident_id,
-        "severity": str(incident.severity),
-        "language": incident.language,
-        "required_skills": list(incident.required_skills),
-        "status": "assigned",
-        "agent_id": agent_id,
-        "reason": reason,
-        "assigned_at": now,
-    }
+    values = _row(incident, status="assigned", agent_id=agent_id, reason=reason, assigned_at=now)
     load = {"the_agent_id": agent_id, "delta": 1, "now": now}
     await driver.fetch(session, _ASSIGN, values | load)
 
@@ -223,41 +213,36 @@ async def save_queued(
 
 async def _save(session: AsyncSession, incident: Incident, **routing: Any) -> None:
     """Insert the incident's row, or overwrite its routing state (queue -> agent, requeue)."""
-    values = {
+    await driver.fetch(session, _save_statement(tuple(routing)), _row(incident, **routing))
+
+
+def _row(incident: Incident, **routing: Any) -> dict[str, Any]:
+    return {
         "incident_id": incident.incident_id,
         "severity": str(incident.severity),
         "language": incident.language,
         "required_skills": list(incident.required_skills),
         **routing,
     }
-    await driver.fetch(session, _save_statement(tuple(routing)), values, values_of=list(values))
 
 
 @cache  # one statement per set of routing columns (assigned, queued), built once
 def _save_statement(routing: tuple[str, ...]) -> Insert:
-    statement = insert(_ASSIGNMENTS)
+    columns = ("incident_id", "severity", "language", "required_skills", *routing)
+    statement = insert(_ASSIGNMENTS).values(
+        {name: bindparam(name, type_=_ASSIGNMENTS.c[name].type) for name in columns}
+    )
     return statement.on_conflict_do_update(
         index_elements=[_ASSIGNMENTS.c.incident_id],
         set_={name: statement.excluded[name] for name in routing},
     )
 
 
-def _assign_statement() -> Update:
-    """_save's upsert of an assigned row, as a CTE of _CHANGE_LOAD: a data-modifying CTE runs
-    to completion whether or not the statement reads it."""
-    columns = ("incident_id", "severity", "language", "required_skills")
-    routing = ("status", "agent_id", "reason", "assigned_at")
-    statement = insert(_ASSIGNMENTS).values(
-        {name: bindparam(name, type_=_ASSIGNMENTS.c[name].type) for name in columns + routing}
-    )
-    saved = statement.on_conflict_do_update(
-        index_elements=[_ASSIGNMENTS.c.incident_id],
-        set_={name: statement.excluded[name] for name in routing},
-    ).cte("saved")
-    return _CHANGE_LOAD.add_cte(saved)
-
-
-_ASSIGN = _assign_statement()
+# _save's upsert of an assigned row as a CTE of _CHANGE_LOAD: a data-modifying CTE runs to
+# completion whether or not the statement reads it.
+_ASSIGN = _CHANGE_LOAD.add_cte(
+    _save_statement(("status", "agent_id", "reason", "assigned_at")).cte("saved")
+)
 
 
 async def mark_released(session: AsyncSession, *, incident_id: str, now: datetime) -> None:
