@@ -49,22 +49,34 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 # Another install on the same machine holds the lock for a while: wait for it, do not fail.
 apt=($sudo apt-get -o DPkg::Lock::Timeout=600)
-"${apt[@]}" update -qq
-packages=()
-for need in "${needs[@]}"; do
-  chosen=""
-  for candidate in ${need#*|}; do
-    # A name the archive knows only as virtual (or not at all) has no candidate version.
-    if apt-cache policy "$candidate" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-      chosen=$candidate
-      break
+choose_packages() {
+  packages=()
+  for need in "${needs[@]}"; do
+    chosen=""
+    for candidate in ${need#*|}; do
+      # A name the archive knows only as virtual (or not at all) has no candidate version.
+      # Read whole before matching: under pipefail, grep -q quitting at the first match can
+      # end apt-cache with SIGPIPE, and the pipeline would fail for a package that is there.
+      policy=$(apt-cache policy "$candidate" 2>/dev/null || true)
+      if grep -q 'Candidate: [0-9]' <<<"$policy"; then
+        chosen=$candidate
+        break
+      fi
+    done
+    if [ -z "$chosen" ]; then
+      missing="no package for ${need%%|*} in this system's archive (tried: ${need#*|})"
+      return 1
     fi
+    packages+=("$chosen")
   done
-  if [ -z "$chosen" ]; then
-    echo "error: no package for ${need%%|*} in this system's archive (tried: ${need#*|})" >&2
-    exit 1
-  fi
-  packages+=("$chosen")
+}
+# An update that failed to fetch part of the archive (seen on a fresh machine) still exits 0
+# and leaves packages unknown: try it again before calling one missing.
+for attempt in 1 2 3; do
+  "${apt[@]}" update -qq || true
+  choose_packages && break
+  [ "$attempt" -eq 3 ] && { echo "error: $missing" >&2; exit 1; }
+  sleep 5
 done
 echo "installing ${packages[*]} (Debian packages) for the ${what}"
 "${apt[@]}" install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
