@@ -52,3 +52,27 @@ async def test_driver_statements_share_the_sessions_transaction(fresh_database_u
         assert "ann@example.org" not in str(refused.value)
     finally:
         await engine.dispose()
+
+
+async def test_a_transaction_begun_on_the_driver_is_the_sessions_own(
+    fresh_database_url: str,
+) -> None:
+    """Begun by a driver statement, the transaction is the one the session's later statements
+    and savepoints run in, and the session's rollback undoes them all."""
+    engine = create_engine(fresh_database_url, application_name="driver-test")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (note_id text PRIMARY KEY, body text)"))
+    current = select(text("pg_current_xact_id()::text"))
+    try:
+        async with sessions() as session:
+            (began,) = await driver.fetch(session, current, {})
+            await session.execute(insert(NOTES).values(note_id="n1", body="a"))
+            async with session.begin_nested():
+                await session.execute(insert(NOTES).values(note_id="n2", body="b"))
+            assert (await session.execute(current)).scalar_one() == began[0]
+            await session.rollback()
+        async with sessions() as session:
+            assert (await session.execute(select(NOTES.c.note_id))).all() == []
+    finally:
+        await engine.dispose()

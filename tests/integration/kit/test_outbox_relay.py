@@ -1,6 +1,7 @@
 """The outbox relay with replicas, on the real broker and database: one relay publishes while
 the others stand by, a standby takes over when the leader stops, a standby does not keep vacuum
-from removing the rows the leader has marked published, and old published rows are
+from removing the rows the leader has marked published, a published batch is marked by the next
+round's claim (or when the relay stops), and old published rows are
 pruned without touching what is unpublished or young, past quarantined rows and those held
 behind them (tests/integration/kit/test_outbox_quarantine.py has the quarantine itself)."""
 
@@ -163,7 +164,10 @@ async def test_a_standby_leaves_vacuum_free_to_remove_what_the_leader_marked_pub
         await eventually(lambda: _standby_trying(admin))
         async with sessions.begin() as session:
             await add_events(session, outbox, [reopened(f"k-{i}") for i in range(3)])
-        await eventually(lambda: published(metrics) == 3)  # three row versions now dead
+        await eventually(lambda: published(metrics) == 3)
+        # Marked by the relay's next round, the poll's when nothing else comes: three row
+        # versions are then dead.
+        await eventually(lambda: _marked(admin, 3))
 
         tuples = await _vacuum_tuples(admin)
 
@@ -173,6 +177,47 @@ async def test_a_standby_leaves_vacuum_free_to_remove_what_the_leader_marked_pub
         await standby.stop()
         await leader.stop()
         await admin.close()
+
+
+async def test_published_events_are_marked_by_the_next_round_or_when_the_relay_stops(
+    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_topic_prefix: str,
+) -> None:
+    # A poll long enough that only the next wake-up's round, or stopping, can mark them.
+    leader, metrics = relay(
+        sessions, producer, fresh_database_url, kafka_topic_prefix, poll_seconds=3600
+    )
+    dsn = make_url(fresh_database_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await leader.start()
+        await eventually(lambda: leader.leading)
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened(f"m-{i}") for i in range(2)])
+        leader.wake()
+        await eventually(lambda: published(metrics) == 2)
+        assert await _marked(admin, 0)  # published, not yet marked: no round since
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened("m-2")])
+        leader.wake()
+        await eventually(lambda: published(metrics) == 3)
+        await eventually(lambda: _marked(admin, 2))  # the round that published m-2 marked two
+
+        await leader.stop()
+
+        assert await _marked(admin, 3)
+        assert published(metrics) == 3  # nothing was published twice
+    finally:
+        await leader.stop()
+        await admin.close()
+
+
+async def _marked(admin: asyncpg.Connection, count: int) -> bool:
+    query = f"SELECT count(*) FROM {outbox.schema}.{outbox.name} WHERE published_at IS NOT NULL"
+    marked: int = await admin.fetchval(query)
+    return marked == count
 
 
 async def _standby_trying(admin: asyncpg.Connection) -> bool:

@@ -2,6 +2,7 @@
 capacity, agents coming online or leaving, and dead letters."""
 
 from datetime import timedelta
+from uuid import uuid4
 
 import harness
 import pytest
@@ -90,6 +91,28 @@ async def test_redelivery_assigns_once(router: RouterUnderTest) -> None:
     await router.publish(router.resolved(reported.subject))
     await harness.eventually(lambda: _load_is(router, "solo", 0))
     assert await router.metric('assignments_total{outcome="assigned"}') == 1
+
+
+async def test_a_report_of_an_incident_already_routed_changes_nothing(
+    router: RouterUnderTest,
+) -> None:
+    # The same incident reported again under another event id (the inbox lets it through):
+    # while its agent is full, so that placing it anew would queue it, and once there is room.
+    await router.put_agent("solo", capacity=1)
+    reported = router.reported()
+    await router.publish(reported)
+    await router.next_fact(reported.subject, ASSIGNED)
+    await router.publish(reported.model_copy(update={"id": uuid4()}))
+    await router.put_agent("other", capacity=5)
+    await router.publish(reported.model_copy(update={"id": uuid4()}))
+
+    # The resolution comes after both copies on the incident's partition.
+    await router.publish(router.resolved(reported.subject))
+    await harness.eventually(lambda: _load_is(router, "solo", 0))
+    assert (await router.agent("other"))["active_count"] == 0
+    assert await router.queued_ids() == []
+    assert await router.metric('assignments_total{outcome="assigned"}') == 1
+    assert await router.metric('assignments_total{outcome="queued"}') == 0
 
 
 async def _load_is(router: RouterUnderTest, agent_id: str, load: int) -> bool:

@@ -15,8 +15,8 @@ constraint, ProgrammingError for a syntax or access error), so callers and the H
 handlers see one kind; a lost connection raises the driver's own error, which
 `incident_kit.errors` classifies as infrastructure like SQLAlchemy's.
 
-Meant for statements inside a transaction that has already run a statement through the session
-(a consumer batch's inbox claim, say): otherwise one is run first to begin it.
+A statement here may be the transaction's first: the transaction is then begun as SQLAlchemy's
+asyncpg adapter begins it at its own first statement, so the session commits or rolls it back.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -110,9 +110,21 @@ async def connection_of(session: AsyncSession) -> asyncpg.Connection:
 
 
 async def _in_transaction(session: AsyncSession) -> asyncpg.Connection:
-    driver = await connection_of(session)
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
     if not driver.is_in_transaction():
-        # SQLAlchemy begins the driver's transaction at its own first statement; without one
-        # yet, a statement here would run (and commit) alone.
-        await (await session.connection()).exec_driver_sql("SELECT 1")
+        # SQLAlchemy's asyncpg adapter begins the driver's transaction (a bare BEGIN) at its
+        # first statement; with none run yet, a statement here would run and commit alone. So
+        # begin it as that first statement would, and the session commits or rolls it back as
+        # its own: one round trip where running a statement through the session to begin it
+        # took two. (The adapter does nothing here on an AUTOCOMMIT connection, as it would.)
+        adapted: Any = raw.dbapi_connection  # SQLAlchemy's AsyncAdapt_asyncpg_connection
+        try:
+            await adapted._start_transaction()
+        except Exception:
+            # Begun through the session instead, SQLAlchemy sees the failure as its own: a lost
+            # connection (the server ended it, say) is then invalidated, so the pool replaces
+            # it, and raised as a DBAPIError with `connection_invalidated`, as elsewhere.
+            await connection.exec_driver_sql("SELECT 1")
     return driver

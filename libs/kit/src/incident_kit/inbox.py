@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from incident_kit import driver
+
 
 def inbox_table(metadata: MetaData) -> Table:
     return Table(
@@ -33,18 +35,13 @@ async def claim_events(
     """The ids among `events` this consumer sees for the first time (one statement)."""
     if not events:
         return set()
-    claimed = (
-        await session.execute(
-            _claim(table),
-            {
-                "consumer": consumer,
-                "ids": [e.id for e in events],
-                "types": [e.type for e in events],
-            },
-        )
-    ).scalars()
-    ids: set[UUID] = set(claimed)
-    return ids
+    # On the driver: usually the batch's first statement, and the hottest one of every service.
+    claimed = await driver.fetch(
+        session,
+        _claim(table),
+        {"consumer": consumer, "ids": [e.id for e in events], "types": [e.type for e in events]},
+    )
+    return {row.event_id for row in claimed}
 
 
 @cache  # one statement per inbox table, built once

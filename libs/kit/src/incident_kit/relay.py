@@ -11,15 +11,17 @@ started (a second intake process made the lone intake's relay backend use 0.9 of
 
 Leadership is fenced: rows are claimed and marked published on the lock's own connection, so a
 relay whose connection (and with it the lock) is gone cannot claim or mark anything. TCP
-keepalives on that connection make a silently dead peer noticed. The claim and the mark are one
-statement each, with no transaction around them: only the leader claims, so the claim needs no
-row locks, and a relay that dies between publishing and marking leaves its rows unmarked, to be
-published again by the next leader (consumers' inboxes absorb the repeat), as a rolled-back
-transaction would. That is two round trips a batch instead of four. For the same reason the
-relay's connection commits without waiting for the disk (`synchronous_commit=off`): a mark lost
-to a crash of PostgreSQL leaves its rows to be published again, as a relay that died would, and
-every mark stops costing a WAL flush the relay waits for (about 0.3 ms each here). The events
-themselves, and everything the services commit, stay durable.
+keepalives on that connection make a silently dead peer noticed. A batch is marked published by
+the next claim, as a data-modifying CTE of it: one statement a round, with no transaction around
+it. Only the leader claims, so the claim needs no row locks; rows published but not yet marked
+are kept out of the claim by their ids. So a published batch stays unmarked until the next
+round: the next wake-up, or the poll (`poll_seconds`) when none comes, or stepping down. A relay
+that dies meanwhile leaves its last batch unmarked, to be published again by the next leader
+(consumers' inboxes absorb the repeat), as a rolled-back transaction would. For the same reason
+the relay's connection commits without waiting for the disk (`synchronous_commit=off`): a mark
+lost to a crash of PostgreSQL leaves its rows to be published again, as a relay that died would,
+and no mark costs a WAL flush the relay waits for. The events themselves, and everything the
+services commit, stay durable.
 
 A batch is published by `incident_kit.publishing`: what the broker acknowledged is marked
 published even when other rows of the batch failed, a row that can never be published is
@@ -59,11 +61,15 @@ log = logging.getLogger(__name__)
 KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5"}
 KEEPALIVES |= {"tcp_keepalives_count": "3"}
 GAUGE_SECONDS = 5.0
-# Claimable: unpublished, not quarantined, and no earlier row of its incident is quarantined.
-# No FOR UPDATE: only the leader claims, and nothing else changes unpublished rows.
+# Marks the last round's published rows ($3, published at $2), and claims: unpublished, not
+# among those just marked (the CTE's update is not visible to the statement's own snapshot), not
+# quarantined, and no earlier row of its incident is quarantined. No FOR UPDATE: only the leader
+# claims, and nothing else changes unpublished rows.
 CLAIM = (
+    "WITH marked AS (UPDATE {table} SET published_at = $2 WHERE id = ANY($3::bigint[])) "
     "SELECT o.id, o.topic, o.message_key, convert_to(o.payload, 'UTF8') AS value, o.created_at "
     "FROM {table} AS o WHERE o.published_at IS NULL AND o.quarantined_at IS NULL "
+    "AND o.id <> ALL($3::bigint[]) "
     "AND NOT EXISTS (SELECT FROM {table} AS q WHERE q.message_key = o.message_key "
     "AND q.id < o.id AND q.quarantined_at IS NOT NULL AND q.published_at IS NULL) "
     "ORDER BY o.id LIMIT $1"
@@ -104,6 +110,8 @@ class OutboxRelay:
         self._notifying = False
         self._tasks: list[asyncio.Task[None]] = []
         self._connection: asyncpg.Connection | None = None
+        # The last round's published rows and when they were published: the next claim marks them.
+        self._unmarked: tuple[datetime, list[int]] | None = None
         self.leading = False
 
     @property
@@ -149,24 +157,34 @@ class OutboxRelay:
         connection = self._connection
         if connection is None:
             raise ConnectionError("not leading: no relay connection")
-        records = await connection.fetch(self._claim, self._batch_size)
+        published_at, ids = self._unmarked or (self._clock.now(), [])
+        records = await connection.fetch(self._claim, self._batch_size, published_at, ids)
+        self._unmarked = None  # marked by the claim that just returned
         if not records:
             return Publication()
         outcome = await self._publisher.publish([OutboxRow(*record) for record in records])
         now = self._clock.now()
-        await self._mark(connection, outcome, now)
+        if outcome.published:
+            self._unmarked = (now, [row.id for row in outcome.published])
+        await self._quarantine_rows(connection, outcome, now)
         self._count(outcome, now)
         return outcome
 
-    async def _mark(
+    async def mark_published(self) -> None:
+        """Mark the last round's published rows now rather than with the next claim."""
+        if self._unmarked is None or self._connection is None:
+            return
+        published_at, ids = self._unmarked
+        await self._connection.execute(
+            f"UPDATE {self._name} SET published_at = $1 WHERE id = ANY($2::bigint[])",
+            published_at,
+            ids,
+        )
+        self._unmarked = None
+
+    async def _quarantine_rows(
         self, connection: asyncpg.Connection, outcome: Publication, now: datetime
     ) -> None:
-        if outcome.published:
-            await connection.execute(
-                f"UPDATE {self._name} SET published_at = $1 WHERE id = ANY($2::bigint[])",
-                now,
-                [row.id for row in outcome.published],
-            )
         if outcome.quarantined:
             await connection.execute(
                 f"UPDATE {self._name} AS o SET quarantined_at = $1, error = q.error "
@@ -253,6 +271,11 @@ class OutboxRelay:
     async def _step_down(self) -> None:
         self.leading = False
         self._metrics.outbox_relay_leader.set(0)
+        try:
+            await self.mark_published()
+        except Exception:  # the connection is gone: the next leader publishes them again
+            log.warning("could not mark the last published events", exc_info=True)
+        self._unmarked = None
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             # Closing ends the session, which releases the lock for the next replica.

@@ -50,11 +50,10 @@ def register_handlers(runtime: Runtime, settings: RouterSettings, metrics: Route
 
 
 async def place(received: Received, reported: IncidentReported) -> list[EventData]:
-    session = received.session
-    if await repository.is_routed(session, incident_id=reported.incident_id):
-        return []  # re-reported under a new event id: routed already
     incident = to_incident(reported)
-    return [await placement.place(session, incident=incident, now=received.now)]
+    # None: re-reported under a new event id, routed already.
+    fact = await placement.place_reported(received.session, incident=incident, now=received.now)
+    return [] if fact is None else [fact]
 
 
 async def release(received: Received, *, queue_scan_limit: int) -> list[EventData]:

@@ -45,26 +45,47 @@ async def _choose(session: AsyncSession, incident: Incident) -> Decision:
     return decision
 
 
-async def place(session: AsyncSession, *, incident: Incident, now: datetime) -> EventData:
-    """Assign the incident to the best agent now, or queue it; returns the fact to emit."""
+async def place_reported(
+    session: AsyncSession, *, incident: Incident, now: datetime
+) -> EventData | None:
+    """Place a reported incident, unless the router has routed it before (a report under another
+    event id): None then, and nothing changed. Asked by the saving statement, not beforehand:
+    one round trip fewer on every report's way to its assignment."""
+    return await place(session, incident=incident, now=now, only_new=True)
+
+
+async def place(
+    session: AsyncSession, *, incident: Incident, now: datetime, only_new: bool = False
+) -> EventData | None:
+    """Assign the incident to the best agent now, or queue it; returns the fact to emit (None:
+    `only_new` and the router had a row of the incident)."""
     decision = await choose_locked(session, incident=incident)
     if isinstance(decision, Queued):
-        await repository.save_queued(session, incident=incident, reason=decision.reason, now=now)
-        return domain.queued_fact(incident.incident_id, decision, now=now)
-    await _assign(session, incident, decision, now)
+        queued = await repository.save_queued(
+            session, incident=incident, reason=decision.reason, now=now, only_new=only_new
+        )
+        return domain.queued_fact(incident.incident_id, decision, now=now) if queued else None
+    if not await _assign(session, incident, decision, now, only_new=only_new):
+        return None
     return domain.assigned_fact(incident.incident_id, decision, now=now)
 
 
 async def _assign(
-    session: AsyncSession, incident: Incident, decision: Assigned, now: datetime
-) -> None:
+    session: AsyncSession,
+    incident: Incident,
+    decision: Assigned,
+    now: datetime,
+    *,
+    only_new: bool = False,
+) -> bool:
     # The assignment and the agent's load one more, in one statement.
-    await repository.save_assigned(
+    return await repository.save_assigned(
         session,
         incident=incident,
         agent_id=decision.agent.agent_id,
         reason=decision.reason,
         now=now,
+        only_new=only_new,
     )
 
 
@@ -111,4 +132,5 @@ async def remove_agent(
         return None
     orphans = await repository.lock_assigned_to(session, agent_id=agent_id)
     await repository.delete_agent(session, agent_id=agent_id)
-    return [await place(session, incident=incident, now=now) for incident in orphans]
+    placed = [await place(session, incident=incident, now=now) for incident in orphans]
+    return [fact for fact in placed if fact is not None]

@@ -1,8 +1,9 @@
 """All SQL of the router. Keyword-only functions on a caller's session; nothing here commits.
 
-The statements of placing a reported incident (is it routed, who is eligible, lock the chosen
-agent, save the assignment, count the load) run on the driver (`incident_kit.driver`): they
-are every incident's path. They are module-level constants, compiled once.
+The statements of placing a reported incident (who is eligible, lock the chosen agent, save
+the assignment unless the incident was routed before, count the load) run on the driver
+(`incident_kit.driver`): they are every incident's path. They are module-level constants,
+compiled once.
 """
 
 from collections.abc import Mapping
@@ -23,13 +24,15 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     literal_column,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
 from router.tables import AgentRow, AssignmentRow
@@ -174,14 +177,6 @@ async def change_load(session: AsyncSession, *, agent_id: str, delta: int, now: 
 
 
 _ASSIGNMENTS = cast(Table, AssignmentRow.__table__)
-_IS_ROUTED = select(_ASSIGNMENTS.c.incident_id).where(
-    _ASSIGNMENTS.c.incident_id == bindparam("the_incident_id")
-)
-
-
-async def is_routed(session: AsyncSession, *, incident_id: str) -> bool:
-    """Whether the router has seen the incident (assigned, queued or released)."""
-    return bool(await driver.fetch(session, _IS_ROUTED, {"the_incident_id": incident_id}))
 
 
 async def lock_assignment(session: AsyncSession, *, incident_id: str) -> AssignmentRow | None:
@@ -196,24 +191,37 @@ async def lock_assignment(session: AsyncSession, *, incident_id: str) -> Assignm
 
 
 async def save_assigned(
-    session: AsyncSession, *, incident: Incident, agent_id: str, reason: str, now: datetime
-) -> None:
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    agent_id: str,
+    reason: str,
+    now: datetime,
+    only_new: bool = False,
+) -> bool:
     """The incident's row assigned to the agent, and the agent's load one more, in one
-    statement (one round trip fewer on the way from a report to its assignment)."""
+    statement (one round trip fewer on the way from a report to its assignment). `only_new`:
+    only if the router has no row of the incident (else neither changes): whether it did."""
     values = _row(incident, status="assigned", agent_id=agent_id, reason=reason, assigned_at=now)
     load = {"the_agent_id": agent_id, "delta": 1, "now": now}
-    await driver.fetch(session, _ASSIGN, values | load)
+    return bool(await driver.fetch(session, _ASSIGN_NEW if only_new else _ASSIGN, values | load))
 
 
 async def save_queued(
-    session: AsyncSession, *, incident: Incident, reason: str, now: datetime
-) -> None:
-    await _save(session, incident, status="queued", agent_id=None, reason=reason, queued_at=now)
+    session: AsyncSession, *, incident: Incident, reason: str, now: datetime, only_new: bool = False
+) -> bool:
+    """The incident's row queued; `only_new`: only if the router has none (whether it did)."""
+    routing = {"status": "queued", "agent_id": None, "reason": reason, "queued_at": now}
+    return await _save(session, incident, only_new=only_new, **routing)
 
 
-async def _save(session: AsyncSession, incident: Incident, **routing: Any) -> None:
-    """Insert the incident's row, or overwrite its routing state (queue -> agent, requeue)."""
-    await driver.fetch(session, _save_statement(tuple(routing)), _row(incident, **routing))
+async def _save(
+    session: AsyncSession, incident: Incident, *, only_new: bool = False, **routing: Any
+) -> bool:
+    """Insert the incident's row, or overwrite its routing state (queue -> agent, requeue);
+    `only_new`: insert only, leaving a row the router has (whether it inserted)."""
+    statement = _save_statement(tuple(routing), only_new=only_new)
+    return bool(await driver.fetch(session, statement, _row(incident, **routing)))
 
 
 def _row(incident: Incident, **routing: Any) -> dict[str, Any]:
@@ -226,22 +234,34 @@ def _row(incident: Incident, **routing: Any) -> dict[str, Any]:
     }
 
 
-@cache  # one statement per set of routing columns (assigned, queued), built once
-def _save_statement(routing: tuple[str, ...]) -> Insert:
+@cache  # one statement per set of routing columns (assigned, queued) and kind, built once
+def _save_statement(routing: tuple[str, ...], *, only_new: bool = False) -> ReturningInsert[Any]:
     columns = ("incident_id", "severity", "language", "required_skills", *routing)
     statement = insert(_ASSIGNMENTS).values(
         {name: bindparam(name, type_=_ASSIGNMENTS.c[name].type) for name in columns}
     )
-    return statement.on_conflict_do_update(
-        index_elements=[_ASSIGNMENTS.c.incident_id],
-        set_={name: statement.excluded[name] for name in routing},
+    saved = (
+        statement.on_conflict_do_nothing(index_elements=[_ASSIGNMENTS.c.incident_id])
+        if only_new
+        else statement.on_conflict_do_update(
+            index_elements=[_ASSIGNMENTS.c.incident_id],
+            set_={name: statement.excluded[name] for name in routing},
+        )
     )
+    return saved.returning(_ASSIGNMENTS.c.incident_id)
 
 
+_ASSIGNED = ("status", "agent_id", "reason", "assigned_at")
 # _save's upsert of an assigned row as a CTE of _CHANGE_LOAD: a data-modifying CTE runs to
 # completion whether or not the statement reads it.
-_ASSIGN = _CHANGE_LOAD.add_cte(
-    _save_statement(("status", "agent_id", "reason", "assigned_at")).cte("saved")
+_ASSIGN = _CHANGE_LOAD.add_cte(_save_statement(_ASSIGNED).cte("saved")).returning(
+    _AGENTS.c.agent_id
+)
+# The same for a reported incident: the row inserted only if the router has none, and the load
+# changed only if it was.
+_SAVED_NEW = _save_statement(_ASSIGNED, only_new=True).cte("saved")
+_ASSIGN_NEW = _CHANGE_LOAD.where(exists(select(_SAVED_NEW.c.incident_id))).returning(
+    _AGENTS.c.agent_id
 )
 
 
