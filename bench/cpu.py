@@ -4,12 +4,13 @@ open-loop rate, read from /proc before and after, net of what the stack burns wh
 from dataclasses import asdict, dataclass
 from uuid import uuid4
 
-from bench import database_work
+from bench import database_work, kafka_work
 from bench.agents import agents_for, online_agents
 from bench.cpu_time import Window, idle_rate, read_cpu, wait_until_quiet
 from bench.pipeline import Load, StepFigures, open_load, post_and_time
 from bench.report import Outcome, Table
 from bench.stack import stack_processes
+from bench.stats import growth_per_incident
 
 # The system; the SMTP sink stands in for a mail server and is reported outside the total.
 SYSTEM = ("intake", "router", "sla", "notifier", "kafka", "postgres")
@@ -40,6 +41,7 @@ class Measured:
     loaded: Window  # from just before the first POST until the stack settled after the last
     settled: bool
     database: dict[str, float]  # PostgreSQL's transactions and rows per incident (gross)
+    kafka: dict[str, float]  # the broker's records per incident (gross)
 
 
 async def run_cpu(env: dict[str, str], plan: CpuPlan) -> Outcome:
@@ -60,6 +62,7 @@ async def run_cpu(env: dict[str, str], plan: CpuPlan) -> Outcome:
         "total_ms_per_incident": total,
         "step": asdict(measured.step),
         "database_per_incident": measured.database,
+        "kafka_per_incident": measured.kafka,
     }
     return Outcome("cpu", figures, _table(components, total, measured, plan))
 
@@ -77,6 +80,8 @@ async def _measure(env: dict[str, str], roots: dict[str, int], plan: CpuPlan) ->
             await _post(load, plan, run=f"{run}-w", skill=skill, seconds=plan.warmup_seconds)
         await wait_until_quiet(roots, cores=plan.quiet_cores, timeout=plan.settle_timeout_seconds)
         counted = await database_work.read_counts(env["DATABASE_URL"])  # the warm-up's too
+        servers = env["KAFKA_BOOTSTRAP_SERVERS"]
+        stored = await kafka_work.read_counts(servers)
         idle = await idle_rate(roots, seconds=plan.idle_seconds)
         started = read_cpu(roots)
         step = await _post(load, plan, run=run, skill=skill, seconds=plan.seconds)
@@ -85,10 +90,14 @@ async def _measure(env: dict[str, str], roots: dict[str, int], plan: CpuPlan) ->
             roots, cores=settled_below, timeout=plan.settle_timeout_seconds
         )
         loaded = read_cpu(roots).since(started)
-        database = database_work.per_incident(
+        kafka = growth_per_incident(
+            stored, await kafka_work.read_counts(servers), incidents=step.accepted
+        )
+        database = growth_per_incident(
             counted, await database_work.read_counts(env["DATABASE_URL"]), incidents=step.accepted
         )
-    return Measured(step, idle, loaded, settled=busy < settled_below, database=database)
+    settled = busy < settled_below
+    return Measured(step, idle, loaded, settled=settled, database=database, kafka=kafka)
 
 
 async def _post(load: Load, plan: CpuPlan, *, run: str, skill: str, seconds: float) -> StepFigures:
@@ -141,6 +150,8 @@ def _table(
             f"target: total ≤ {plan.target_ms:g} ms per incident, net of idle; "
             "(parenthesised) rows are outside the total",
             _database_note(measured.database),
+            f"Kafka per incident (gross): {measured.kafka['produced']:g} records produced, "
+            f"{measured.kafka['offset_commits']:g} offset-commit records",
         ],
     )
 

@@ -10,7 +10,7 @@ transactions a second when idle) are counted too.
 """
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -64,16 +64,3 @@ async def _statements(connection: asyncpg.Connection) -> int | None:
         return None
     await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     return int(await connection.fetchval(_STATEMENTS))
-
-
-def per_incident(
-    before: DatabaseCounts, after: DatabaseCounts, *, incidents: int
-) -> dict[str, float]:
-    """Each count's growth from `before` to `after`, per incident (those known at both)."""
-    start = asdict(before)
-    grown = {
-        name: value - start[name]
-        for name, value in asdict(after).items()
-        if value is not None and start[name] is not None
-    }
-    return {name: round(value / max(incidents, 1), 2) for name, value in grown.items()}

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from uuid import UUID, uuid4
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from harness import EventReader, eventually, headers_of, read_raw, running_app
 from incident_devstack.pytest_plugin import Infra
 from incident_events import Event, EventData, Topic
@@ -224,6 +225,42 @@ async def test_events_that_acts_if_refuses_are_skipped_without_a_transaction(
     assert rows == [(e.id, incident, e.data.reason) for e in kept]
     assert inboxed == {e.id for e in kept}  # the skipped left no inbox row: no claim was made
     assert sum(handler.attempts.values()) == 2
+
+
+async def test_offsets_of_ignored_events_are_committed_though_no_batch_changed_anything(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> None:
+    # Batches of ignored events commit no offsets of their own; an idle poll commits them, so
+    # the group's lag still comes to nothing and a restart does not read them all again.
+    prefix, servers = kafka_topic_prefix, infra.kafka_bootstrap_servers
+    topic = f"{prefix}incidents"
+    events = [reopened(f"ignored-{uuid4()}", "skip") for _ in range(6)]
+    await publish_all(servers, topic, keyed(events))
+
+    def never(data: EventData) -> bool:
+        return False
+
+    handler = Recorder()
+    runtime = service_for(infra, fresh_database_url, prefix)
+    async with consuming(runtime, handler, acts_if=never):
+        # The topic is new: its offsets run from 0, so all is committed when they sum to 6.
+        async def all_committed() -> bool:
+            committed = await committed_offsets(servers, f"{prefix}kitbatch", topic)
+            return sum(committed.values()) == len(events)
+
+        await eventually(all_committed)
+    assert handler.attempts == Counter()
+    assert await effects_of(runtime) == []
+
+
+async def committed_offsets(servers: str, group: str, topic: str) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
 async def test_each_incident_is_handled_in_order_across_batches_and_partitions(

@@ -117,7 +117,7 @@ async def test_batches_touching_the_same_incidents_in_opposite_orders_do_not_dea
     in_order = [record_of(reopened(first), 0), record_of(reopened(second), 1)]
     reversed_order = [record_of(reopened(second), 0), record_of(reopened(first), 1)]
     try:
-        dead = await asyncio.wait_for(
+        applied = await asyncio.wait_for(
             asyncio.gather(
                 applier(holding_back).apply(in_order),
                 applier(going_ahead).apply(reversed_order),
@@ -131,6 +131,6 @@ async def test_batches_touching_the_same_incidents_in_opposite_orders_do_not_dea
         await watcher.close()
         await engine.dispose()
 
-    assert list(dead) == [[], []]
+    assert [a.dead for a in applied] == [[], []]
     assert stored == {first, second}
     assert deadlocks_after == deadlocks_before

@@ -11,6 +11,7 @@ from bench.cpu_time import Reading
 from bench.open_loop import Sends
 from bench.pipeline import StepFigures, step_figures
 from bench.report import Table, render
+from bench.stats import growth_per_incident
 from bench.sweep import SweepPlan, highest_sustained, saturated
 from bench.wrk import parse_wrk_output
 
@@ -86,7 +87,7 @@ def test_database_work_per_incident_is_what_the_counts_grew_by_over_the_incident
         commits=2_150, rollbacks=40, inserted=8_000, updated=4_650, deleted=7, statements=48_120
     )
 
-    figures = database_work.per_incident(before, after, incidents=100)
+    figures = growth_per_incident(before, after, incidents=100)
 
     assert figures == {
         "commits": 11.5,
@@ -97,7 +98,7 @@ def test_database_work_per_incident_is_what_the_counts_grew_by_over_the_incident
         "statements": 81.2,
     }
     # A server without pg_stat_statements: no statement count, the rest as before.
-    unknown = database_work.per_incident(
+    unknown = growth_per_incident(
         replace(before, statements=None), replace(after, statements=None), incidents=100
     )
     assert "statements" not in unknown and unknown["commits"] == 11.5

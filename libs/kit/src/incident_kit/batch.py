@@ -69,6 +69,16 @@ class Received:
 EventHandler = Callable[[Received], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What a batch came to: the messages to dead-letter, and whether it changed anything
+    (a transaction ran, or a message is to be dead-lettered); one that did not holds only
+    events this service ignores."""
+
+    dead: list[DeadLetter]
+    changed: bool
+
+
 class _IsolateMessages(Exception):
     """A message failed in the optimistic pass: run the batch again, a savepoint per message."""
 
@@ -91,7 +101,7 @@ class BatchApplier:
     # clock of several): skipped like other types, with no transaction or inbox row for them.
     acts_if: Callable[[EventData], bool] = lambda data: True
 
-    async def apply(self, records: Sequence[Record]) -> list[DeadLetter]:
+    async def apply(self, records: Sequence[Record]) -> Applied:
         """Apply the batch and commit; returns the messages to dead-letter."""
         parsed, dead = self._parse(records)
         wanted = [
@@ -109,7 +119,7 @@ class BatchApplier:
         clear_context()
         for callback in callbacks:
             callback()
-        return dead
+        return Applied(dead, changed=bool(wanted) or bool(dead))
 
     async def _transaction(
         self,

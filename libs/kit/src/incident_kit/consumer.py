@@ -3,8 +3,9 @@
 The subscriber takes what has arrived, up to `consumer_batch_size` records (batches grow with
 the load: while one is applied the next accumulates), applies them in one transaction
 (`incident_kit.batch`), parks the poison on the dead-letter topic, and only then commits the
-offsets, once per batch. An idle subscriber long-polls (`consumer_poll_ms`): records return as
-soon as they arrive, and an idle service does not spin.
+offsets, once per batch, of the partitions it came from; a batch that changed nothing leaves
+them owed to a later commit (`incident_kit.offsets`). An idle subscriber long-polls
+(`consumer_poll_ms`): records return as soon as they arrive, and an idle service does not spin.
 
 An infrastructure fault is waited out: the batch is retried with capped exponential backoff and
 jitter for as long as it takes. Meanwhile the consumer's partitions are paused and it keeps
@@ -28,6 +29,7 @@ from incident_events import EventData, Topic
 from incident_kit.batch import BatchApplier, EventHandler, Received
 from incident_kit.dead_letter import DeadLetters
 from incident_kit.errors import backoff_seconds
+from incident_kit.offsets import UncommittedOffsets
 from incident_kit.routes import Route, Routes, always
 from incident_kit.service import Runtime
 
@@ -92,7 +94,8 @@ def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
         title=f"{runtime.name}:{topics}",
         description=routing.description,
     )
-    _long_poll(subscriber, settings.consumer_batch_size, settings.consumer_poll_ms)
+    offsets = UncommittedOffsets()
+    _long_poll(subscriber, settings.consumer_batch_size, settings.consumer_poll_ms, offsets)
     for route in routing.routes:
         topic_name = str(route.topic)
         runtime.consumes[topic_name] = [*runtime.consumes.get(topic_name, []), *route.acts_on]
@@ -107,7 +110,8 @@ def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
         attempt = 0
         while True:
             try:
-                await dead_letters.park(await applier.apply(batch))
+                applied = await applier.apply(batch)
+                await dead_letters.park(applied.dead)
                 break
             except Exception:
                 attempt += 1
@@ -120,8 +124,12 @@ def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
                 )
                 runtime.metrics.batch_retries.labels(topic=topics).inc()
                 await _wait_polling(subscriber, delay)
+        offsets.applied(batch)
+        if not applied.changed and offsets.may_wait():
+            return  # ignored events only: a later commit covers them
         try:
-            await message.ack()  # one offset commit for the whole batch
+            # One offset commit for the whole batch, and any owed before it.
+            await offsets.commit(subscriber.consumer)
         except CommitFailedError:
             # The partitions moved to another member meanwhile; it redelivers, the inbox absorbs.
             log.warning("offset commit failed after a rebalance; the batch will be redelivered")
@@ -134,13 +142,18 @@ async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
     return message
 
 
-def _long_poll(subscriber: LogicSubscriber[Any], max_records: int, poll_ms: int) -> None:
+def _long_poll(
+    subscriber: LogicSubscriber[Any], max_records: int, poll_ms: int, offsets: UncommittedOffsets
+) -> None:
     """FastStream's batch loop sleeps a whole timeout after an empty poll, so a short timeout
     spins an idle service and a long one delays the next message by up to that sleep. Poll
-    long instead, with no sleep: aiokafka returns as soon as records are there."""
+    long instead, with no sleep: aiokafka returns as soon as records are there. An empty poll
+    commits the offsets owed by batches that changed nothing."""
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
         fetched = await consumer.getmany(timeout_ms=poll_ms, max_records=max_records)
+        if not fetched:
+            await offsets.commit_owed(consumer)
         return tuple(record for records in fetched.values() for record in records)
 
     subscriber.get_msg = get_msg  # type: ignore[method-assign]
