@@ -1,6 +1,7 @@
 """What the kit's integration tests share: a fixed time, an event to send, a service schema
 with the kit's tables in a fresh database, a topic of several partitions with incident ids
-spread over them, publishing many messages at once and reading a topic up to a given record."""
+spread over them, publishing many messages at once, reading a topic up to a given record, and
+a consumer group's committed offsets."""
 
 import time
 from collections.abc import Callable
@@ -96,3 +97,17 @@ async def read_raw_until(
         raise AssertionError(f"no matching record on {topic} within {timeout}s; saw {len(seen)}")
     finally:
         await consumer.stop()
+
+
+async def committed_offsets(servers: str, group: str) -> dict[str, int]:
+    """Per topic, the sum of the group's committed offsets over its partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    totals: dict[str, int] = {}
+    for partition, metadata_and_offset in offsets.items():
+        totals[partition.topic] = totals.get(partition.topic, 0) + metadata_and_offset.offset
+    return totals

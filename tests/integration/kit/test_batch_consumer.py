@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from harness import EventReader, eventually, headers_of, read_raw, running_app
 from incident_devstack.pytest_plugin import Infra
 from incident_events import Event, EventData, Topic
@@ -25,6 +24,7 @@ from incident_kit.service import Runtime, build_app, build_runtime
 from incident_kit.settings import ServiceSettings
 from integration.kit.support import (
     T0,
+    committed_offsets,
     create_tables,
     create_topic,
     incidents_on_every_partition,
@@ -245,22 +245,12 @@ async def test_offsets_of_ignored_events_are_committed_though_no_batch_changed_a
     async with consuming(runtime, handler, acts_if=never):
         # The topic is new: its offsets run from 0, so all is committed when they sum to 6.
         async def all_committed() -> bool:
-            committed = await committed_offsets(servers, f"{prefix}kitbatch", topic)
-            return sum(committed.values()) == len(events)
+            committed = await committed_offsets(servers, f"{prefix}kitbatch")
+            return committed.get(topic) == len(events)
 
         await eventually(all_committed)
     assert handler.attempts == Counter()
     assert await effects_of(runtime) == []
-
-
-async def committed_offsets(servers: str, group: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
 async def test_each_incident_is_handled_in_order_across_batches_and_partitions(

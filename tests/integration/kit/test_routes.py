@@ -5,7 +5,6 @@ service's one consumer-group member commits the offsets of every topic."""
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from harness import eventually, running_app
 from incident_devstack.pytest_plugin import Infra
 from incident_events import Event, Topic, new_event
@@ -18,7 +17,7 @@ from incident_kit.inbox import inbox_table
 from incident_kit.outbox import outbox_table
 from incident_kit.service import build_app, build_runtime
 from incident_kit.settings import ServiceSettings
-from integration.kit.support import T0, create_tables, publish_all, reopened
+from integration.kit.support import T0, committed_offsets, create_tables, publish_all, reopened
 
 pytestmark = pytest.mark.integration
 metadata = service_metadata("kitroutes")
@@ -29,20 +28,6 @@ inbox = inbox_table(metadata)
 def assigned(incident_id: str) -> Event[IncidentAssigned]:
     data = IncidentAssigned(incident_id=incident_id, agent_id="ann", reason="test", assigned_at=T0)
     return new_event(data, source="/kit-test", now=T0)
-
-
-async def committed_offsets(servers: str, group: str) -> dict[str, int]:
-    """Per topic, the sum of the group's committed offsets over its partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    totals: dict[str, int] = {}
-    for partition, metadata_and_offset in offsets.items():
-        totals[partition.topic] = totals.get(partition.topic, 0) + metadata_and_offset.offset
-    return totals
 
 
 async def offsets_reaching(
