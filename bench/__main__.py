@@ -22,10 +22,11 @@ from bench.overload import OverloadPlan, run_overload
 from bench.report import RESULTS, Outcome, render, write_result
 from bench.round_trip import RoundTripPlan, run_round_trip
 from bench.stack import stack_env, stack_processes
+from bench.stages import StagesPlan, run_stages
 from bench.sweep import SweepPlan, run_sweep
 
 # In this order: the intake benchmark leaves a backlog the rest of the stack works off for a while.
-ORDER = ("pipeline", "cpu", "consumer", "intake", "overload", "roundtrip")
+ORDER = ("pipeline", "stages", "cpu", "consumer", "intake", "overload", "roundtrip")
 # Small enough to check that every benchmark runs end to end in about two minutes.
 QUICK = {
     "pipeline": SweepPlan(
@@ -36,6 +37,7 @@ QUICK = {
         baseline_count=100,
         baseline_rate=50,
     ),
+    "stages": StagesPlan(rate=10, seconds=3, drain_seconds=10),
     "cpu": CpuPlan(rate=20, seconds=5, warmup_seconds=1, idle_seconds=3),
     "consumer": OverheadPlan(events=2000),
     "intake": IntakePlan(seconds=3, warmup_seconds=1, repeats=1),
@@ -58,6 +60,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
 }
 DEFAULTS: dict[str, Any] = {
     "pipeline": SweepPlan(),
+    "stages": StagesPlan(),
     "cpu": CpuPlan(),
     "consumer": OverheadPlan(),
     "intake": IntakePlan(),
@@ -117,6 +120,7 @@ async def run(arguments: argparse.Namespace) -> None:
     selected = [name for name in ORDER if {name, "all"} & asked]
     runners: dict[str, Callable[[dict[str, str], Any], Awaitable[Outcome]]] = {
         "pipeline": run_sweep,
+        "stages": run_stages,
         "cpu": run_cpu,
         "consumer": run_overhead,
         "intake": run_intake,

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+from incident_events.topics import Topic
 
 from bench.agents import agents_for, online_agents
-from bench.assignments import AssignmentWatch, watch_assignments
+from bench.assignments import ASSIGNED, EventWatch, watch_events
 from bench.http_pool import HttpPool
 from bench.incidents import new_incident
 from bench.open_loop import Sends, post_on_schedule
@@ -56,17 +57,24 @@ class Load:
     api: httpx.AsyncClient
     router_url: str
     intake: HttpPool
-    watch: AssignmentWatch
+    watch: EventWatch
 
 
 @asynccontextmanager
-async def open_load(env: dict[str, str], *, connections: int) -> AsyncIterator[Load]:
+async def open_load(
+    env: dict[str, str],
+    *,
+    connections: int,
+    topics: tuple[Topic, ...] = (Topic.ASSIGNMENTS,),
+    types: tuple[str, ...] = (ASSIGNED,),
+) -> AsyncIterator[Load]:
+    """The load's clients, and a watch of `types` on `topics` (the assignments at least)."""
     auth = {"Authorization": f"Bearer {env['API_KEY']}"}
     intake = HttpPool(env["INTAKE_URL"], size=connections, headers=auth)
     try:
         async with (
             httpx.AsyncClient(headers=auth, timeout=30) as api,
-            watch_assignments(env["KAFKA_BOOTSTRAP_SERVERS"]) as watch,
+            watch_events(env["KAFKA_BOOTSTRAP_SERVERS"], topics, types) as watch,
         ):
             yield Load(api, env["ROUTER_URL"], intake, watch)
     finally:
@@ -88,6 +96,14 @@ async def post_and_time(
 ) -> StepFigures:
     """Post `count` incidents needing `skill` (online agents have it) at `rate`, then wait up to
     `drain` seconds for their assignments."""
+    sends = await post_and_wait(load, skill=skill, run=run, rate=rate, count=count, drain=drain)
+    return step_figures(sends, load.watch.assigned_at, rate=rate, count=count)
+
+
+async def post_and_wait(
+    load: Load, *, skill: str, run: str, rate: float, count: int, drain: float
+) -> Sends:
+    """`post_and_time`'s POSTs and wait, with what the POSTs gave."""
     sends = await post_on_schedule(
         load.intake,
         "/v1/incidents",
@@ -97,7 +113,7 @@ async def post_and_time(
         timeout=POST_TIMEOUT_S,
     )
     await load.watch.wait_for(sends.due_at, timeout=drain)
-    return step_figures(sends, load.watch.assigned_at, rate=rate, count=count)
+    return sends
 
 
 def step_figures(

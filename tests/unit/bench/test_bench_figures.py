@@ -1,16 +1,18 @@
 """The benchmarks' arithmetic: a step's figures and errors, when a sweep stops and what it
-sustained, CPU per incident net of idle, PostgreSQL's work per incident, wrk's result line, the
-printed table."""
+sustained, CPU per incident net of idle, PostgreSQL's work per incident, the stages of an
+incident's way to its agent, wrk's result line, the printed table."""
 
 from collections import Counter
 from dataclasses import replace
 
 from bench import database_work
+from bench.assignments import ASSIGNED, REPORTED, Seen
 from bench.cpu import per_incident
 from bench.cpu_time import Reading
 from bench.open_loop import Sends
 from bench.pipeline import StepFigures, step_figures
 from bench.report import Table, render
+from bench.stages import stage_figures
 from bench.stats import growth_per_incident
 from bench.sweep import SweepPlan, highest_sustained, saturated
 from bench.wrk import parse_wrk_output
@@ -32,6 +34,29 @@ def test_a_step_times_each_incident_from_its_due_time_and_counts_every_kind_of_e
     assert figures.error_fraction == 0.6
     assert figures.p50_ms == 50.0  # the nearer of 50 ms and 100 ms to the middle
     assert figures.sent_per_second == 10.0
+
+
+def test_stages_split_each_incidents_time_at_its_events_and_skip_those_not_seen_twice() -> None:
+    # POST due at 1.000 s; intake took the report up at 1.002 and sent it at 1.008; read 1.011;
+    # the router's handler began at 1.015, sent at 1.020; the assignment read at 1.023.
+    seen = {
+        (REPORTED, "a"): Seen(sent=1.008, read=1.011, made=1.002),
+        (ASSIGNED, "a"): Seen(sent=1.020, read=1.023, made=1.015),
+        (REPORTED, "b"): Seen(sent=2.0, read=2.0, made=2.0),  # b was never assigned
+    }
+
+    stages = stage_figures({"a": 1.000, "b": 1.9}, seen)
+
+    assert {name.strip(): round(f["p50_ms"]) for name, f in stages.items()} == {
+        "intake: POST due → reported sent": 8,
+        "of which report received → sent": 6,
+        "Kafka: reported sent → read": 3,
+        "router: reported read → assigned sent": 9,
+        "of which handler began → sent": 5,
+        "Kafka: assigned sent → read": 3,
+        "POST due → assigned read": 23,
+    }
+    assert {f["count"] for f in stages.values()} == {1}
 
 
 def _step(rate: float, p99_ms: float, error_fraction: float = 0.0) -> StepFigures:
