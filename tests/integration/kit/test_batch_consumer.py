@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from uuid import UUID, uuid4
 
 import pytest
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from harness import EventReader, eventually, headers_of, read_raw, running_app
 from incident_devstack.pytest_plugin import Infra
 from incident_events import Event, EventData, Topic
@@ -86,12 +87,15 @@ class Recorder:
             raise InfrastructureUnavailable("the mail server is down")
 
 
-def service_for(infra: Infra, database_url: str, prefix: str, batch_size: int = 500) -> Runtime:
+def service_for(
+    infra: Infra, database_url: str, prefix: str, batch_size: int = 500, gather_ms: float = 0
+) -> Runtime:
     settings = ServiceSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=database_url,
         kafka_topic_prefix=prefix,
         consumer_batch_size=batch_size,
+        consumer_gather_ms=gather_ms,
         retry_max_backoff_seconds=0.2,
     )
     return build_runtime("kitbatch", settings, FrozenClock(T0), outbox=outbox, inbox=inbox)
@@ -279,6 +283,41 @@ async def test_each_incident_is_handled_in_order_across_batches_and_partitions(
     for incident in incidents:
         assert [int(reason) for _, i, reason in rows if i == incident] == list(range(12))
     assert 72 / 7 <= len(set(handler.transactions)) < 72  # several messages per batch
+
+
+async def test_a_consumer_that_gathers_applies_what_arrives_while_it_waits_in_one_batch(
+    infra: Infra, fresh_database_url: str, kafka_topic_prefix: str
+) -> None:
+    # consumer_gather_ms: once the first event is fetched, the consumer waits (here a second, far
+    # longer than publishing the rest takes) and applies what came meanwhile in the same batch.
+    prefix, servers = kafka_topic_prefix, infra.kafka_bootstrap_servers
+    topic = f"{prefix}incidents"
+    incident = f"gathered-{uuid4()}"
+    first, *rest = [reopened(incident, str(n)) for n in range(5)]
+    handler = Recorder()
+    runtime = service_for(infra, fresh_database_url, prefix, gather_ms=1000)
+
+    async with consuming(runtime, handler):
+        subscriber = runtime.broker.subscribers[0]
+        assert isinstance(subscriber, LogicSubscriber) and subscriber.consumer is not None
+        consumer = subscriber.consumer
+        await publish_all(servers, topic, keyed([first]))
+
+        async def first_fetched() -> bool:
+            positions = [await consumer.position(tp) for tp in consumer.assignment()]
+            return bool(sum(positions) == 1)
+
+        await eventually(first_fetched)
+        await publish_all(servers, topic, keyed(rest))
+
+        async def all_written() -> bool:
+            return len(await effects_of(runtime)) == 5
+
+        await eventually(all_written)
+        rows = await effects_of(runtime)
+
+    assert [reason for _, _, reason in rows] == ["0", "1", "2", "3", "4"]
+    assert len(set(handler.transactions)) == 1  # the first event waited for the other four
 
 
 async def test_an_outage_is_waited_out_and_never_dead_lettered(

@@ -13,6 +13,7 @@ polling, so it stays in its group and is not rebalanced away. If the service sto
 the batch is rewound uncommitted, for the next owner of the partitions.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ from incident_kit.errors import backoff_seconds
 from incident_kit.offsets import UncommittedOffsets
 from incident_kit.routes import Route, Routes, always
 from incident_kit.service import Runtime
+from incident_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
         description=routing.description,
     )
     offsets = UncommittedOffsets()
-    _long_poll(subscriber, settings.consumer_batch_size, settings.consumer_poll_ms, offsets)
+    _long_poll(subscriber, settings, offsets)
     for route in routing.routes:
         topic_name = str(route.topic)
         runtime.consumes[topic_name] = [*runtime.consumes.get(topic_name, []), *route.acts_on]
@@ -143,18 +145,31 @@ async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
 
 
 def _long_poll(
-    subscriber: LogicSubscriber[Any], max_records: int, poll_ms: int, offsets: UncommittedOffsets
+    subscriber: LogicSubscriber[Any], settings: ServiceSettings, offsets: UncommittedOffsets
 ) -> None:
     """FastStream's batch loop sleeps a whole timeout after an empty poll, so a short timeout
     spins an idle service and a long one delays the next message by up to that sleep. Poll
     long instead, with no sleep: aiokafka returns as soon as records are there. An empty poll
-    commits the offsets owed by batches that changed nothing."""
+    commits the offsets owed by batches that changed nothing.
+
+    With `consumer_gather_ms`, a batch that is not full waits that long once its first records
+    are there, and takes what arrived meanwhile too (the consumer fetches in the background):
+    an idle service still sleeps in its long poll, and a busy one applies larger batches."""
+    max_records, poll_ms = settings.consumer_batch_size, settings.consumer_poll_ms
+    gather_seconds = settings.consumer_gather_ms / 1000
 
     async def get_msg(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
         fetched = await consumer.getmany(timeout_ms=poll_ms, max_records=max_records)
         if not fetched:
             await offsets.commit_owed(consumer)
-        return tuple(record for records in fetched.values() for record in records)
+            return ()
+        records = [record for batch in fetched.values() for record in batch]
+        if gather_seconds and len(records) < max_records:
+            await asyncio.sleep(gather_seconds)
+            # Each partition's later records after its earlier ones: offset order holds.
+            more = await consumer.getmany(timeout_ms=0, max_records=max_records - len(records))
+            records += [record for batch in more.values() for record in batch]
+        return tuple(records)
 
     subscriber.get_msg = get_msg  # type: ignore[method-assign]
 

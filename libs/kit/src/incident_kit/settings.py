@@ -73,6 +73,14 @@ class ServiceSettings(BaseSettings):
         le=5000,
         description="How long an idle subscriber's poll waits; records return as they arrive.",
     )
+    consumer_gather_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description="Once records arrive, how long a subscriber waits for more to join the batch: "
+        "fewer, larger transactions, each event that much later. For a service off the path from "
+        "a report to its assignment, which then also leaves the CPU to that path. 0: at once.",
+    )
     retry_max_backoff_seconds: float = Field(
         default=30.0, gt=0, description="The longest pause between retries of an outage."
     )
