@@ -1,6 +1,7 @@
-"""What the Kafka broker stored per incident during a benchmark: records produced to the stack's
-topics, and offset-commit records (each offset commit appends one record per partition it names
-to `__consumer_offsets`), from the end offsets of the topics before and after.
+"""What the Kafka broker stored per incident during a benchmark: records produced (to every topic
+but `__consumer_offsets`; while a benchmark runs, only the stack's grow), and offset-commit
+records (each offset commit appends one record per partition it names to `__consumer_offsets`),
+from the end offsets of the topics before and after.
 
 Like `bench.database_work` these are counts, steady where CPU readings are noisy, and gross: the
 benchmark's own consumer commits offsets too.

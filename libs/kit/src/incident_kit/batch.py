@@ -102,7 +102,8 @@ class BatchApplier:
     acts_if: Callable[[EventData], bool] = lambda data: True
 
     async def apply(self, records: Sequence[Record]) -> Applied:
-        """Apply the batch and commit; returns the messages to dead-letter."""
+        """Apply the batch and commit; returns the messages to dead-letter, and whether the batch
+        changed anything."""
         parsed, dead = self._parse(records)
         wanted = [
             (r, e) for r, e in parsed if isinstance(e.data, self.acts_on) and self.acts_if(e.data)
