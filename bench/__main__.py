@@ -32,6 +32,7 @@ QUICK = {
     "pipeline": SweepPlan(
         rates=(10, 20),
         step_seconds=3,
+        min_incidents_per_step=1,
         warmup_seconds=1,
         drain_seconds=10,
         baseline_count=100,
@@ -48,6 +49,7 @@ QUICK = {
 OPTIONS: dict[str, tuple[str, str]] = {
     "rates": ("pipeline", "rates"),
     "step_seconds": ("pipeline", "step_seconds"),
+    "min_incidents": ("pipeline", "min_incidents_per_step"),
     "warmup_seconds": ("pipeline", "warmup_seconds"),
     "drain_seconds": ("pipeline", "drain_seconds"),
     "p99_target_ms": ("pipeline", "p99_target_ms"),
@@ -84,6 +86,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short runs: checks, not figures")
     parser.add_argument("--rates", type=_rates, help="pipeline: rates per second, e.g. 25,50,100")
     parser.add_argument("--step-seconds", type=float, help="pipeline: seconds per rate")
+    parser.add_argument(
+        "--min-incidents", type=int, help="pipeline: fewest incidents per rate (1000)"
+    )
     parser.add_argument("--warmup-seconds", type=float, help="pipeline: unmeasured, at 50/s")
     parser.add_argument("--drain-seconds", type=float, help="pipeline: wait for assignments")
     parser.add_argument("--p99-target-ms", type=float, help="pipeline: p99 a rate must meet")

@@ -20,6 +20,10 @@ QUIET_CORES, QUIET_TIMEOUT = 0.25, 120.0
 class SweepPlan:
     rates: tuple[float, ...] = (10, 25, 50, 100, 200, 400, 800)
     step_seconds: float = 10.0
+    # A step lasts long enough to report at least this many incidents (at 10/s, 100 s): a p99
+    # of 100 samples is their second worst, and run to run it ranged over 24-93 ms at 10/s.
+    # With 1,000, ten samples lie above it.
+    min_incidents_per_step: int = 1000
     # Unmeasured, at `warmup_rate`, then a wait for the stack to go quiet. A stack (re)started
     # runs slow for about its first minute: at 25/s in consecutive 20 s runs from a fresh start,
     # POST→assigned p50 66, 40, 26, 27, 28 ms (bench/results/20261201T014034Z-pipeline.json
@@ -64,7 +68,7 @@ async def _sweep(env: dict[str, str], plan: SweepPlan) -> list[StepFigures]:
             )
             await wait_until_quiet(stack_processes(), cores=QUIET_CORES, timeout=QUIET_TIMEOUT)
         for index, rate in enumerate(plan.rates):
-            count = max(1, round(rate * plan.step_seconds))
+            count = incidents_per_step(rate, plan)
             step = await measure_step(
                 load, run=f"{run}-{index}", rate=rate, count=count, drain=plan.drain_seconds
             )
@@ -74,6 +78,11 @@ async def _sweep(env: dict[str, str], plan: SweepPlan) -> list[StepFigures]:
                 print(f"  {rate:g}/s saturates the stack: the sweep stops here")
                 break
     return steps
+
+
+def incidents_per_step(rate: float, plan: SweepPlan) -> int:
+    """The step's incidents: `step_seconds` of them, and no fewer than the p99 needs."""
+    return max(1, round(rate * plan.step_seconds), plan.min_incidents_per_step)
 
 
 def saturated(step: StepFigures, plan: SweepPlan) -> bool:
@@ -105,7 +114,8 @@ def _table(
         for step in steps
     ]
     return Table(
-        title=f"pipeline: POST→incident.assigned.v1, open loop, {plan.step_seconds:g} s per rate",
+        title="pipeline: POST→incident.assigned.v1, open loop, "
+        f"{plan.step_seconds:g} s and at least {plan.min_incidents_per_step:,} incidents per rate",
         columns=(
             "rate",
             "sent/s",

@@ -14,7 +14,7 @@ from bench.pipeline import StepFigures, step_figures
 from bench.report import Table, render
 from bench.stages import stage_figures
 from bench.stats import growth_per_incident
-from bench.sweep import SweepPlan, highest_sustained, saturated
+from bench.sweep import SweepPlan, highest_sustained, incidents_per_step, saturated
 from bench.wrk import parse_wrk_output
 
 
@@ -91,6 +91,14 @@ def test_a_sweep_stops_at_many_errors_or_seconds_of_p99_and_reports_what_met_the
     assert saturated(_step(400, 10, error_fraction=0.06), plan)
     assert saturated(_step(400, float("nan")), plan)  # nothing was assigned at all
     assert highest_sustained([_step(25, 40)], plan) is None
+
+
+def test_a_low_rate_is_measured_long_enough_for_its_p99_to_rest_on_many_incidents() -> None:
+    plan = SweepPlan(step_seconds=10, min_incidents_per_step=1000)
+
+    assert incidents_per_step(10, plan) == 1000  # 100 s, not 10 s of 100 incidents
+    assert incidents_per_step(50, plan) == 1000
+    assert incidents_per_step(400, plan) == 4000  # step_seconds already gives more
 
 
 def test_cpu_per_incident_is_given_net_of_what_each_component_burns_idle() -> None:
