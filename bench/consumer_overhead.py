@@ -4,7 +4,8 @@ Both consume the same pre-published events from the stack's broker and apply the
 kit's `BatchApplier` (one transaction, set-based inbox claim, the handler, one offset commit per
 batch) on the stack's PostgreSQL, in a scratch schema. The kit's consumer is FastStream's batch
 subscriber (`incident_kit.consumer.subscribe`); the bare one is a loop of aiokafka's `getmany`,
-`apply` and `commit`. What differs is FastStream: its loop, middlewares and per-batch wrapping.
+`apply` and the kit's offset commit behind the next batch (`incident_kit.offsets`). What differs
+is FastStream: its loop, middlewares and per-batch wrapping.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from incident_kit.clock import SystemClock
 from incident_kit.consumer import subscribe
 from incident_kit.database import service_metadata
 from incident_kit.inbox import inbox_table
+from incident_kit.offsets import UncommittedOffsets
 from incident_kit.outbox import outbox_table
 from incident_kit.service import build_app, build_runtime
 from incident_kit.settings import ServiceSettings
@@ -153,6 +155,7 @@ async def _bare(settings: ServiceSettings, count: int) -> tuple[float, float]:
         enable_auto_commit=False,
     )
     await consumer.start()
+    offsets = UncommittedOffsets()
     try:
         started, cpu, applied = 0.0, 0.0, 0
         while applied < count:
@@ -162,8 +165,10 @@ async def _bare(settings: ServiceSettings, count: int) -> tuple[float, float]:
                 if applied == 0:
                     started, cpu = time.perf_counter(), _cpu()
                 await applier.apply(records)
-                await consumer.commit()
+                offsets.applied(records)
+                offsets.commit_behind(consumer)  # as the kit commits
                 applied += len(records)
+        await offsets.settle()
         seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     finally:
         await consumer.stop()

@@ -3,9 +3,10 @@
 The subscriber takes what has arrived, up to `consumer_batch_size` records (batches grow with
 the load: while one is applied the next accumulates), applies them in one transaction
 (`incident_kit.batch`), parks the poison on the dead-letter topic, and only then commits the
-offsets, once per batch, of the partitions it came from; a batch that changed nothing leaves
-them owed to a later commit (`incident_kit.offsets`). An idle subscriber long-polls
-(`consumer_poll_ms`): records return as soon as they arrive, and an idle service does not spin.
+offsets, once per batch, of the partitions it came from, while it goes on to the next batch; a
+batch that changed nothing leaves them owed to a later commit (`incident_kit.offsets`). An idle
+subscriber long-polls (`consumer_poll_ms`): records return as soon as they arrive, and an idle
+service does not spin.
 
 An infrastructure fault is waited out: the batch is retried with capped exponential backoff and
 jitter for as long as it takes. Meanwhile the consumer's partitions are paused and it keeps
@@ -19,7 +20,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import CommitFailedError
 from faststream.kafka import KafkaMessage
 from faststream.kafka import Topic as KafkaTopic
 from faststream.kafka.subscriber.usecase import LogicSubscriber
@@ -129,12 +129,11 @@ def subscribe_all(runtime: Runtime, routes: Sequence[Route]) -> None:
         offsets.applied(batch)
         if not applied.changed and offsets.may_wait():
             return  # ignored events only: a later commit covers them
-        try:
-            # One offset commit for the whole batch, and any owed before it.
-            await offsets.commit(subscriber.consumer)
-        except CommitFailedError:
-            # The partitions moved to another member meanwhile; it redelivers, the inbox absorbs.
-            log.warning("offset commit failed after a rebalance; the batch will be redelivered")
+        # One offset commit for the whole batch, and any owed before it, made while the next
+        # batch is fetched and applied.
+        offsets.commit_behind(subscriber.consumer)
+        if not subscriber.running:
+            await offsets.settle()  # stopping: the consumer closes once this batch returns
 
 
 async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:

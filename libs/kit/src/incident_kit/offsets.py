@@ -11,8 +11,15 @@ commit covers them, or the first idle poll, or at the latest one a second later.
 consumer stop meanwhile, its successor reads those events again and ignores them again; should a
 partition move away and back within that second, its commit may go back to an older offset,
 with the same outcome.
+
+A batch's commit is made behind it (`commit_behind`): the consumer fetches and applies the next
+batch while the broker answers, instead of waiting a round trip between every two batches, and
+each commit waits for the one before, so they land in order. A stop waits for the commit of the
+batch in flight; a commit cut off by a stop or a crash leaves its batch to be read again, as an
+unanswered commit always did.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -34,6 +41,7 @@ class UncommittedOffsets:
     def __init__(self) -> None:
         self._offsets: dict[TopicPartition, int] = {}
         self._owed_since: float | None = None
+        self._committing: asyncio.Task[None] | None = None
 
     def applied(self, records: Iterable[Any]) -> None:
         """Note a batch as applied (its records in offset order per partition)."""
@@ -51,12 +59,47 @@ class UncommittedOffsets:
     async def commit(self, consumer: AIOKafkaConsumer) -> None:
         """Commit what is noted, for the partitions still assigned; raises CommitFailedError
         when they moved to another member meanwhile (it redelivers; the inbox absorbs)."""
+        await self.settle()  # after the commit in flight, which is older
         assigned = consumer.assignment()
         offsets = {tp: offset for tp, offset in self._offsets.items() if tp in assigned}
         self._offsets.clear()
         self._owed_since = None
         if offsets:
             await consumer.commit(offsets)
+
+    def commit_behind(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit what is noted while the consumer goes on to its next batch: the commit's round
+        trip to the broker no longer holds up the events behind it. Commits land in the order
+        they were made; one that fails leaves its batch to be redelivered (the inbox absorbs)."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in self._offsets.items() if tp in assigned}
+        self._offsets.clear()
+        self._owed_since = None
+        if offsets:
+            self._committing = asyncio.create_task(
+                self._commit_after(self._committing, consumer, offsets)
+            )
+
+    async def settle(self) -> None:
+        """Wait for the commit in flight, if any (before the consumer stops)."""
+        if self._committing is not None:
+            # asyncio.wait, not gather: a wait cancelled (a stop) leaves the commit running.
+            await asyncio.wait({self._committing})
+
+    @staticmethod
+    async def _commit_after(
+        previous: "asyncio.Task[None] | None",
+        consumer: AIOKafkaConsumer,
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        if previous is not None:  # an older commit must not land after this one
+            await asyncio.wait({previous})
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            log.warning("offset commit failed after a rebalance; the batch will be redelivered")
+        except Exception:
+            log.warning("offset commit failed; the batch may be redelivered", exc_info=True)
 
     async def commit_owed(self, consumer: AIOKafkaConsumer) -> None:
         """At an idle poll: commit what batches that changed nothing left owed."""
