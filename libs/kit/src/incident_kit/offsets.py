@@ -56,29 +56,23 @@ class UncommittedOffsets:
             self._owed_since = now
         return now - self._owed_since < self.OWED_AT_MOST_SECONDS
 
-    async def commit(self, consumer: AIOKafkaConsumer) -> None:
-        """Commit what is noted, for the partitions still assigned; raises CommitFailedError
-        when they moved to another member meanwhile (it redelivers; the inbox absorbs)."""
-        await self.settle()  # after the commit in flight, which is older
-        assigned = consumer.assignment()
-        offsets = {tp: offset for tp, offset in self._offsets.items() if tp in assigned}
-        self._offsets.clear()
-        self._owed_since = None
-        if offsets:
-            await consumer.commit(offsets)
-
     def commit_behind(self, consumer: AIOKafkaConsumer) -> None:
         """Commit what is noted while the consumer goes on to its next batch: the commit's round
         trip to the broker no longer holds up the events behind it. Commits land in the order
         they were made; one that fails leaves its batch to be redelivered (the inbox absorbs)."""
-        assigned = consumer.assignment()
-        offsets = {tp: offset for tp, offset in self._offsets.items() if tp in assigned}
-        self._offsets.clear()
-        self._owed_since = None
+        offsets = self._take(consumer)
         if offsets:
             self._committing = asyncio.create_task(
                 self._commit_after(self._committing, consumer, offsets)
             )
+
+    def _take(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """What is noted, for the partitions still assigned; noted no longer."""
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in self._offsets.items() if tp in assigned}
+        self._offsets.clear()
+        self._owed_since = None
+        return offsets
 
     async def settle(self) -> None:
         """Wait for the commit in flight, if any (before the consumer stops)."""
@@ -105,8 +99,12 @@ class UncommittedOffsets:
         """At an idle poll: commit what batches that changed nothing left owed."""
         if self._owed_since is None:
             return
+        await self.settle()  # after the commit in flight, which is older
+        offsets = self._take(consumer)
+        if not offsets:
+            return
         try:
-            await self.commit(consumer)
+            await consumer.commit(offsets)
         except CommitFailedError:
             pass  # the partitions moved on; their new owner reads the ignored events again
         except KafkaError:
