@@ -54,6 +54,8 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "drain_seconds": ("pipeline", "drain_seconds"),
     "p99_target_ms": ("pipeline", "p99_target_ms"),
     "pool_size": ("pipeline", "connections"),
+    "stages_rate": ("stages", "rate"),
+    "stages_seconds": ("stages", "seconds"),
     "cpu_rate": ("cpu", "rate"),
     "cpu_seconds": ("cpu", "seconds"),
     "intake_seconds": ("intake", "seconds"),
@@ -97,6 +99,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cpu-seconds", type=float, help="cpu: seconds at that rate")
     parser.add_argument("--intake-seconds", type=float, help="intake: seconds of wrk per server")
     parser.add_argument("--connections", type=int, help="intake: wrk's concurrent connections")
+    parser.add_argument("--stages-rate", type=float, help="stages: incidents per second (10)")
+    parser.add_argument("--stages-seconds", type=float, help="stages: seconds of load (20)")
     parser.add_argument(
         "--intake-processes", type=int, help="intake: worker processes of intake alone and echo"
     )

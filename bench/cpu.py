@@ -119,6 +119,10 @@ def per_incident(loaded: Window, idle: Window, *, incidents: int) -> dict[str, d
             "ms_per_incident": round(net * 1000 / max(incidents, 1), 2),
             "gross_ms_per_incident": round(seconds * 1000 / max(incidents, 1), 2),
         }
+        if name in loaded.runs:
+            ran = loaded.runs[name]
+            figures[name]["runs_per_incident"] = round(ran / max(incidents, 1), 1)
+            figures[name]["ms_per_run"] = round(seconds * 1000 / max(ran, 1), 3)
     return figures
 
 
@@ -133,6 +137,8 @@ def _table(
             round(figures["idle_cores"] * 1000),
             figures["ms_per_incident"],
             figures["gross_ms_per_incident"],
+            figures.get("runs_per_incident"),
+            figures.get("ms_per_run"),
         )
 
     system = [name for name in SYSTEM if name in components]
@@ -144,16 +150,35 @@ def _table(
             f"{measured.loaded.seconds:.1f} s until the stack settled"
             + ("" if measured.settled else " (it did not settle: the figures are low)")
         ),
-        columns=("component", "CPU s", "idle ms/s", "ms/incident", "gross ms/incident"),
-        rows=[*map(row, system), ("total", None, None, total, gross_total), *map(row, others)],
+        columns=(
+            "component",
+            "CPU s",
+            "idle ms/s",
+            "ms/incident",
+            "gross ms/incident",
+            "runs/incident",
+            "ms/run",
+        ),
+        rows=[
+            *map(row, system),
+            ("total", None, None, total, gross_total, _total_runs(components, system), None),
+            *map(row, others),
+        ],
         notes=[
             f"target: total ≤ {plan.target_ms:g} ms per incident, net of idle; "
             "(parenthesised) rows are outside the total",
+            "runs: the times a component's threads were put on a CPU (gross), nearly each a "
+            "wake-up by a message, reply or timer; ms/run: gross CPU per run",
             _database_note(measured.database),
             f"Kafka per incident (gross): {measured.kafka['produced']:g} records produced, "
             f"{measured.kafka['offset_commits']:g} offset-commit records",
         ],
     )
+
+
+def _total_runs(components: dict[str, dict[str, float]], system: list[str]) -> float | None:
+    runs = [components[name].get("runs_per_incident") for name in system]
+    return None if None in runs else round(sum(r for r in runs if r is not None), 1)
 
 
 def _database_note(database: dict[str, float]) -> str:

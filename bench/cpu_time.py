@@ -1,12 +1,17 @@
 """CPU time of process trees, read from /proc: a component's root process, its live descendants
-and the children it has reaped, so PostgreSQL backends that come and go are all counted."""
+and the children it has reaped, so PostgreSQL backends that come and go are all counted.
+
+Also how often each tree's threads were put on a CPU (the run count of /proc/<pid>/task/<tid>/
+schedstat): nearly every run is a wake-up by a message, a reply or a timer, so the runs per
+incident count the round trips an incident costs, and CPU per run what each costs. Only live
+threads have a run count: a process that exits takes its count with it."""
 
 import asyncio
 import os
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -51,6 +56,26 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     return {name: _tree_ticks(pid, children) / TICKS_PER_SECOND for name, pid in roots.items()}
 
 
+def _tree_runs(root: int, children: dict[int, list[int]]) -> int:
+    """How many times the threads of the tree's live processes have been run on a CPU."""
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(schedstat.read_text().split()[2])
+            except (OSError, IndexError, ValueError):  # the thread exited meanwhile
+                continue
+        pending += children.get(pid, [])
+    return total
+
+
+def runs(roots: dict[str, int]) -> dict[str, int]:
+    """How many times each named tree's live threads have been run on a CPU so far."""
+    children = _children_of()
+    return {name: _tree_runs(pid, children) for name, pid in roots.items()}
+
+
 @dataclass(frozen=True)
 class Window:
     """CPU seconds used by each named tree (and by this process, the load generator) over
@@ -58,6 +83,7 @@ class Window:
 
     seconds: float
     used: dict[str, float]
+    runs: dict[str, int] = field(default_factory=dict)  # times run on a CPU, of live threads
 
     def system_cores(self, names: Iterable[str]) -> float:
         """How many cores the named trees kept busy together, on average."""
@@ -68,15 +94,18 @@ class Window:
 class Reading:
     at: float
     used: dict[str, float]
+    runs: dict[str, int] = field(default_factory=dict)
 
     def since(self, earlier: "Reading") -> Window:
         spent = {name: self.used[name] - earlier.used[name] for name in earlier.used}
-        return Window(self.at - earlier.at, spent)
+        # A thread that exited took its runs along: never below zero.
+        ran = {name: max(self.runs[name] - earlier.runs[name], 0) for name in earlier.runs}
+        return Window(self.at - earlier.at, spent, ran)
 
 
 def read_cpu(roots: dict[str, int]) -> Reading:
     used = cpu_seconds(roots) | {LOAD_GENERATOR: time.process_time()}
-    return Reading(time.monotonic(), used)
+    return Reading(time.monotonic(), used, runs(roots))
 
 
 async def idle_rate(roots: dict[str, int], *, seconds: float) -> Window:

@@ -1,6 +1,7 @@
 """The benchmarks' arithmetic: a step's figures and errors, when a sweep stops and what it
-sustained, CPU per incident net of idle, PostgreSQL's work per incident, the stages of an
-incident's way to its agent, wrk's result line, the printed table."""
+sustained, CPU per incident net of idle and the runs (wake-ups) behind it, PostgreSQL's work
+per incident, the stages of an incident's way to its agent, wrk's result line, the printed
+table."""
 
 from collections import Counter
 from dataclasses import replace
@@ -110,6 +111,19 @@ def test_cpu_per_incident_is_given_net_of_what_each_component_burns_idle() -> No
     assert figures["gross_ms_per_incident"] == 10.0
     assert figures["ms_per_incident"] == 5.0  # 1 s - 0.05 cores * 10 s, over 100 incidents
     assert figures["idle_cores"] == 0.05
+
+
+def test_runs_per_incident_count_the_wake_ups_and_a_thread_gone_takes_its_runs_along() -> None:
+    idle = Reading(12.0, {"router": 0.1}).since(Reading(10.0, {"router": 0.1}))
+    before = Reading(20.0, {"router": 1.0, "postgres": 1.0}, {"router": 500, "postgres": 900})
+    after = Reading(30.0, {"router": 2.0, "postgres": 1.5}, {"router": 2500, "postgres": 400})
+
+    figures = per_incident(after.since(before), idle, incidents=100)
+
+    assert figures["router"]["runs_per_incident"] == 20.0  # 2,000 runs over 100 incidents
+    assert figures["router"]["ms_per_run"] == 0.5  # 1 s of CPU over 2,000 runs
+    # A backend that exited took its runs along: none, rather than fewer than none.
+    assert figures["postgres"]["runs_per_incident"] == 0.0
 
 
 def test_database_work_per_incident_is_what_the_counts_grew_by_over_the_incidents() -> None:
