@@ -3,7 +3,6 @@ lands as an .eml file with its envelope, and SIGTERM ends the process cleanly.""
 
 import asyncio
 import signal
-import subprocess
 import sys
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,16 +14,16 @@ from incident_devstack.smtp_sink import wait_for_message_async
 
 async def test_the_sink_process_stores_each_message_with_its_envelope(tmp_path: Path) -> None:
     port, mail = free_port(), tmp_path / "mail"
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "incident_devstack.smtp_sink", "--port", str(port)]
-        + ["--dir", str(mail)],
-        stdout=subprocess.PIPE,
-        text=True,
+    sink = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "incident_devstack.smtp_sink", "--port", str(port)),
+        *("--dir", str(mail)),
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert sink.stdout is not None
         # It says where it listens once it does.
-        assert f"on 127.0.0.1:{port}" in await asyncio.to_thread(sink.stdout.readline)
+        async with asyncio.timeout(30):
+            assert f"on 127.0.0.1:{port}".encode() in await sink.stdout.readline()
         message = EmailMessage()
         message["From"] = "notifier@example.com"
         message["To"] = "customer@example.com"
@@ -44,4 +43,5 @@ async def test_the_sink_process_stores_each_message_with_its_envelope(tmp_path: 
         assert stored.get_content().strip() == "Grüße"
     finally:
         sink.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(sink.wait, 10) == 0
+        async with asyncio.timeout(10):
+            assert await sink.wait() == 0
