@@ -10,7 +10,7 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,16 +37,35 @@ def _children_of() -> dict[int, list[int]]:
     return children
 
 
+def _tree(root: int, children: dict[int, list[int]]) -> Iterator[int]:
+    """The root and its descendants, as `children` (one scan of /proc) has them."""
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        yield pid
+        pending += children.get(pid, [])
+
+
 def _tree_ticks(root: int, children: dict[int, list[int]]) -> int:
     """utime+stime of the tree's live processes plus the cutime+cstime of the children they
     reaped; a child is counted live or reaped, never both."""
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
+    total = 0
+    for pid in _tree(root, children):
         fields = _stat_fields(pid)
         if fields is not None:
             total += sum(int(fields[i]) for i in (_UTIME, _STIME, _CUTIME, _CSTIME))
-        pending += children.get(pid, [])
+    return total
+
+
+def _tree_runs(root: int, children: dict[int, list[int]]) -> int:
+    """How many times the threads of the tree's live processes have been run on a CPU."""
+    total = 0
+    for pid in _tree(root, children):
+        for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(schedstat.read_text().split()[2])
+            except (OSError, IndexError, ValueError):  # the thread exited meanwhile
+                continue
     return total
 
 
@@ -54,26 +73,6 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each named process tree."""
     children = _children_of()
     return {name: _tree_ticks(pid, children) / TICKS_PER_SECOND for name, pid in roots.items()}
-
-
-def _tree_runs(root: int, children: dict[int, list[int]]) -> int:
-    """How many times the threads of the tree's live processes have been run on a CPU."""
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
-        for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-            try:
-                total += int(schedstat.read_text().split()[2])
-            except (OSError, IndexError, ValueError):  # the thread exited meanwhile
-                continue
-        pending += children.get(pid, [])
-    return total
-
-
-def runs(roots: dict[str, int]) -> dict[str, int]:
-    """How many times each named tree's live threads have been run on a CPU so far."""
-    children = _children_of()
-    return {name: _tree_runs(pid, children) for name, pid in roots.items()}
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,10 @@ class Reading:
 
 
 def read_cpu(roots: dict[str, int]) -> Reading:
-    used = cpu_seconds(roots) | {LOAD_GENERATOR: time.process_time()}
-    return Reading(time.monotonic(), used, runs(roots))
+    children = _children_of()  # one scan of /proc serves both counts
+    used = {name: _tree_ticks(pid, children) / TICKS_PER_SECOND for name, pid in roots.items()}
+    ran = {name: _tree_runs(pid, children) for name, pid in roots.items()}
+    return Reading(time.monotonic(), used | {LOAD_GENERATOR: time.process_time()}, ran)
 
 
 async def idle_rate(roots: dict[str, int], *, seconds: float) -> Window:
