@@ -48,10 +48,8 @@ async def apply_change(sessions: async_sessionmaker[AsyncSession], change: Chang
         if incident is None:
             raise IncidentNotFound(change.incident_id)
         outcome = change.decide(incident)
-        if outcome.incident != incident:
-            await _save(session, incident, outcome.incident)
-        # Not `if changed`: a second comment in the same instant leaves the row as it was.
-        await repository.add_to_timeline(session, facts=outcome.timeline_facts, now=change.now)
+        # The facts go in even if the row stays as it was (a second comment in the same instant).
+        await _record(session, incident, outcome, change.now)
         events = [
             new_event(fact, source=SOURCE, now=change.now, correlation_id=incident.incident_id)
             for fact in outcome.events
@@ -60,9 +58,13 @@ async def apply_change(sessions: async_sessionmaker[AsyncSession], change: Chang
     return outcome
 
 
-async def _save(session: AsyncSession, before: Incident, after: Incident) -> None:
+async def _record(session: AsyncSession, before: Incident, outcome: Outcome, now: datetime) -> None:
+    after = outcome.incident
+    saving = after if after != before else None
     try:
-        await repository.save_incident(session, incident=after)
+        await repository.record_change(
+            session, saving=saving, facts=outcome.timeline_facts, now=now
+        )
     except IntegrityError as error:
         # Only reopening can collide with the open-incident dedup_key index; the transaction
         # rolls back and the caller hears why.

@@ -37,7 +37,8 @@ async def record_assignment(received: Received, assigned: IncidentAssigned) -> l
         # Intake commits an incident before the router can hear of it: this never will be.
         raise PoisonMessage(f"unknown incident {assigned.incident_id!r}")
     outcome = domain.assign(incident, assigned, now=received.now)
-    await repository.save_incident(session, incident=outcome.incident)
-    await repository.add_to_timeline(session, facts=outcome.timeline_facts, now=received.now)
+    await repository.record_change(
+        session, saving=outcome.incident, facts=outcome.timeline_facts, now=received.now
+    )
     await received.emit(outcome.events)
     return outcome.events

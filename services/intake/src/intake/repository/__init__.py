@@ -22,7 +22,6 @@ from intake.repository.incidents import (
     get_incident,
     list_incidents,
     lock_incident,
-    save_incident,
     to_customer,
     to_incident,
 )
@@ -36,7 +35,7 @@ from intake.repository.reports import (
     open_incidents_by_dedup_key,
     replays_of,
 )
-from intake.repository.timeline import add_to_timeline, public_timeline
+from intake.repository.timeline import add_to_timeline, public_timeline, record_change
 
 __all__ = [
     "ClientKey",
@@ -66,10 +65,10 @@ __all__ = [
     "next_reference_numbers",
     "open_incidents_by_dedup_key",
     "public_timeline",
+    "record_change",
     "record_duplicates",
     "replays_of",
     "revoke_keys",
-    "save_incident",
     "to_customer",
     "to_incident",
     "update_customers",

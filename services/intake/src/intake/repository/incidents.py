@@ -1,5 +1,5 @@
-"""The SQL of stored incidents: reading one (locked for a change, or not), saving a change,
-and listing them newest first, a page at a time."""
+"""The SQL of stored incidents: reading one (locked for a change, or not), what saving a change
+writes (`timeline.record_change` runs it), and listing them newest first, a page at a time."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -15,10 +15,11 @@ from incident_events.types import (
     Severity,
 )
 from incident_kit import driver
-from sqlalchemy import Row, Select, Table, bindparam, select, tuple_, update
+from sqlalchemy import Row, Select, Table, bindparam, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.domain import CUSTOMER_FIELDS, Assignee, Incident, known_customer
+from intake.repository.rows import name_of
 from intake.tables import CustomerRow, IncidentRow
 
 
@@ -93,7 +94,6 @@ _LOCK_INCIDENT = (
     .where(_INCIDENTS.c.incident_id == bindparam("the_incident_id"))
     .with_for_update(of=_INCIDENTS)
 )
-_SAVE_INCIDENT = update(_INCIDENTS).where(_INCIDENTS.c.incident_id == bindparam("the_incident_id"))
 
 
 async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident | None:
@@ -105,11 +105,34 @@ async def lock_incident(session: AsyncSession, *, incident_id: str) -> Incident 
     return to_incident(row, to_customer(row, prefix=_CUSTOMER_PREFIX))
 
 
-async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
-    """Store what a change may alter: status, severity, kind, assignee, resolution and times.
-    Reopening an incident whose dedup_key a newer open incident holds raises IntegrityError."""
+# What a change may alter: status, severity, kind, assignee, resolution and times. SQL text, so
+# that a change's timeline entries can go in with it (`timeline.record_change`).
+SAVED_COLUMNS = (
+    "status",
+    "severity",
+    "kind",
+    "assignee_agent_id",
+    "assignee_name",
+    "assignment_reason",
+    "status_changed_at",
+    "resolution",
+    "resolved_at",
+    "closed_at",
+    "first_agent_reply_at",
+    "assigned_at",
+    "updated_at",
+)
+SAVE_INCIDENT = text(
+    f"UPDATE {name_of(IncidentRow)} SET "
+    + ", ".join(f"{column} = :{column}" for column in SAVED_COLUMNS)
+    + " WHERE incident_id = :the_incident_id"
+)
+
+
+def saved_values(incident: Incident) -> dict[str, Any]:
+    """SAVE_INCIDENT's parameters for the incident as changed."""
     assignee = incident.assignee
-    values = {
+    return {
         "status": str(incident.status),
         "severity": str(incident.severity),
         "kind": str(incident.kind),
@@ -123,9 +146,8 @@ async def save_incident(session: AsyncSession, *, incident: Incident) -> None:
         "first_agent_reply_at": incident.first_agent_reply_at,
         "assigned_at": incident.assigned_at,
         "updated_at": incident.updated_at,
+        "the_incident_id": incident.incident_id,
     }
-    parameters = values | {"the_incident_id": incident.incident_id}
-    await driver.fetch(session, _SAVE_INCIDENT, parameters, values_of=list(values))
 
 
 @dataclass(frozen=True)

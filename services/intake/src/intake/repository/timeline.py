@@ -1,14 +1,17 @@
-"""The SQL of incidents' timelines: the facts of each change kept as their event payloads."""
+"""The SQL of incidents' timelines: the facts of each change kept as their event payloads, added
+alone or with the change saved in the same statement."""
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from incident_events import EventData, registered_types
 from incident_kit import driver
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.domain import is_public
+from intake.domain import Incident, is_public
+from intake.repository.incidents import SAVE_INCIDENT, saved_values
 from intake.repository.rows import name_of, unnest
 from intake.tables import TimelineRow
 
@@ -25,22 +28,43 @@ ADD_TO_TIMELINE = text(
 )
 
 
+# A change saved with its entries, in one round trip: the UPDATE in a WITH runs whether or not
+# the INSERT is given rows.
+SAVE_WITH_TIMELINE = text(f"WITH saved AS ({SAVE_INCIDENT.text}) {ADD_TO_TIMELINE.text}")
+
+
 async def add_to_timeline(
     session: AsyncSession, *, facts: Sequence[EventData], now: datetime
 ) -> None:
-    if not facts:
+    if facts:
+        await driver.fetch(session, ADD_TO_TIMELINE, _entries(facts, now))
+
+
+async def record_change(
+    session: AsyncSession,
+    *,
+    saving: Incident | None,
+    facts: Sequence[EventData],
+    now: datetime,
+) -> None:
+    """Save the incident as changed (unless None: it did not change) and add the change's facts
+    to its timeline, in one statement. Reopening an incident whose dedup_key a newer open
+    incident holds raises IntegrityError."""
+    if saving is None:
+        await add_to_timeline(session, facts=facts, now=now)
         return
-    await driver.fetch(
-        session,
-        ADD_TO_TIMELINE,
-        {
-            "incident_id": [fact.incident_id for fact in facts],
-            "event_type": [fact.event_type for fact in facts],
-            "public": [is_public(fact) for fact in facts],
-            "data": [fact.model_dump_json() for fact in facts],
-            "now": now,
-        },
-    )
+    parameters = saved_values(saving) | _entries(facts, now)
+    await driver.fetch(session, SAVE_WITH_TIMELINE, parameters)
+
+
+def _entries(facts: Sequence[EventData], now: datetime) -> dict[str, Any]:
+    return {
+        "incident_id": [fact.incident_id for fact in facts],
+        "event_type": [fact.event_type for fact in facts],
+        "public": [is_public(fact) for fact in facts],
+        "data": [fact.model_dump_json() for fact in facts],
+        "now": now,
+    }
 
 
 async def public_timeline(session: AsyncSession, *, incident_id: str) -> list[EventData]:
