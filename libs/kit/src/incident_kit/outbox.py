@@ -97,21 +97,42 @@ def wake_relay_after_commits(
 
 async def add_events(session: AsyncSession, table: Table, events: Iterable[Event[Any]]) -> None:
     """Record events to publish; they go out only if the surrounding transaction commits."""
-    columns: dict[str, list[Any]] = {name: [] for name in _EVENT_COLUMNS}
+    columns = event_columns(events)
+    if not columns["event_id"]:
+        return
+    # On the driver: every handled event of every service writes here (incident_kit.driver).
+    await driver.fetch(session, _insert_events(table), columns)
+    wrote_outbox(session)
+
+
+def event_columns(events: Iterable[Event[Any]]) -> dict[str, list[Any]]:
+    """The outbox columns of the events as parallel arrays, named after the columns
+    (`EVENT_COLUMNS`): for a statement of a service's own that writes them with other rows."""
+    columns: dict[str, list[Any]] = {name: [] for name, _ in EVENT_COLUMNS}
     for event in events:
         columns["event_id"].append(event.id)
         columns["topic"].append(str(event.data.topic))
         columns["message_key"].append(event.subject)
         columns["event_type"].append(event.type)
         columns["payload"].append(event.model_dump_json())
-    if not columns["event_id"]:
-        return
-    # On the driver: every handled event of every service writes here (incident_kit.driver).
-    await driver.fetch(session, _insert_events(table), columns)
+    return columns
+
+
+def wrote_outbox(session: AsyncSession) -> None:
+    """Wake the relay once the session commits: for a service's statement that wrote outbox
+    rows (`event_columns`) without `add_events`."""
     session.info[_WROTE_OUTBOX] = True
 
 
-_EVENT_COLUMNS = ("event_id", "topic", "message_key", "event_type", "payload")
+# The columns an event fills, with their PostgreSQL types.
+EVENT_COLUMNS = (
+    ("event_id", "uuid"),
+    ("topic", "text"),
+    ("message_key", "text"),
+    ("event_type", "text"),
+    ("payload", "text"),
+)
+_EVENT_COLUMNS = tuple(name for name, _ in EVENT_COLUMNS)
 
 
 @cache  # one statement per outbox table, built once; its text is the same for any row count

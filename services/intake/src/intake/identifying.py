@@ -19,8 +19,8 @@ async def store_customers(
     """Each claim's customer as stored once the group's reports are applied."""
     resolution = await _resolve(session, claims, now=now)
     changes = domain.merge_customer_changes(resolution.claims)
-    stored = await _store_changes(session, changes, resolution, now=now)
-    if resolution.links:
+    stored, linked = await _store_changes(session, changes, resolution, now=now)
+    if resolution.links and not linked:
         await repository.link_identities(session, links=resolution.links, now=now)
     if resolution.duplicates:
         await repository.record_duplicates(session, duplicates=resolution.duplicates, now=now)
@@ -44,9 +44,10 @@ async def _store_changes(
     resolution: Resolution,
     *,
     now: datetime,
-) -> dict[str, CustomerRef]:
-    """Write only the rows that change. Looking first only spares locks; conflicts are still
-    settled by the writes."""
+) -> tuple[dict[str, CustomerRef], bool]:
+    """Write only the rows that change, and whether the resolution's links went in with the
+    new customers. Looking first only spares locks; conflicts are still settled by the
+    writes."""
     # The customers the resolution creates are not looked up: one stored meanwhile (or before
     # its identities were) is not inserted, and is then updated like any stale row.
     looked_up = [c.customer_id for c in changes if c.customer_id not in resolution.created]
@@ -54,7 +55,9 @@ async def _store_changes(
     missing = [domain.new_customer(c) for c in changes if c.customer_id not in known]
     creators = {customer_id: c.created_by or "" for customer_id, c in resolution.created.items()}
     inserted = (
-        await repository.insert_customers(session, customers=missing, creators=creators, now=now)
+        await repository.insert_customers(
+            session, customers=missing, creators=creators, now=now, links=resolution.links
+        )
         if missing
         else {}
     )
@@ -69,4 +72,4 @@ async def _store_changes(
     # What a concurrent group stored meanwhile, already saying what our reports say.
     unsettled = [c.customer_id for c in stale if c.customer_id not in updated]
     settled = await repository.get_customers(session, customer_ids=unsettled) if unsettled else {}
-    return {**known, **inserted, **updated, **settled}
+    return {**known, **inserted, **updated, **settled}, bool(missing)

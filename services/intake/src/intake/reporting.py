@@ -144,7 +144,13 @@ async def _report_group(session: AsyncSession, submissions: Sequence[Submission]
     stored = dict(
         zip(storing, await store_reports(session, [submissions[i] for i in storing]), strict=True)
     )
-    bound = {key: stored[owners[key]].incident.incident_id for key in claimed}
+    # A new incident's key was bound as it was stored; a report deduplicated by its dedup_key
+    # gets the incident already open.
+    bound = {
+        key: outcome.incident.incident_id
+        for key in claimed
+        if not (outcome := stored[owners[key]]).created
+    }
     if bound:
         await repository.bind_idempotency_keys(session, incident_ids=bound)
     replays = await _replays(session, submissions, owners, claimed, stored)

@@ -2,7 +2,8 @@
 customer found by its identities and written once and only if it changes (`identifying`),
 reference numbers from one statement, new incidents whose dedup_key an open incident of the
 same client holds settled by the open-incident index, and one `incident.reported.v1` event per
-new incident in the outbox."""
+new incident in the outbox, written by the statement that inserts it, which also points its
+request's Idempotency-Key at it."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,14 +13,12 @@ from uuid import uuid4
 
 from incident_events import new_event
 from incident_events.incidents import CustomerRef
-from incident_kit.outbox import add_events
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake import domain, repository
 from intake.domain import Claim, Client, Incident, IncidentReport
 from intake.identifying import store_customers
-from intake.repository import ClientKey
-from intake.tables import outbox
+from intake.repository import ClientKey, NewIncident
 
 SOURCE = "/intake"
 # An open duplicate can be resolved between our skipped insert and our lookup; try again then.
@@ -48,6 +47,10 @@ class Received(Protocol):
     @property
     def now(self) -> datetime: ...
 
+    @property
+    def client_key(self) -> ClientKey | None:
+        """The Idempotency-Key its request claimed, if any (client_id, key)."""
+
 
 async def store_reports(session: AsyncSession, received: Sequence[Received]) -> list[ReportOutcome]:
     """Customers, new incidents and their events; reports repeating a dedup_key of their client,
@@ -61,17 +64,6 @@ async def store_reports(session: AsyncSession, received: Sequence[Received]) -> 
         i for i, s in enumerate(received) if (key := _dedup_key(s)) is None or leaders[key] == i
     ]
     outcomes = await _insert_incidents(session, received, firsts, customers)
-    events = [
-        new_event(
-            domain.reported(o.incident),
-            source=SOURCE,
-            now=received[i].now,
-            correlation_id=o.incident.incident_id,
-        )
-        for i, o in outcomes.items()
-        if o.created
-    ]
-    await add_events(session, outbox, events)
     # A later report with a dedup_key of the group gets what the first one got.
     return [
         outcomes.get(i)
@@ -99,7 +91,8 @@ async def _insert_incidents(
         numbers = await repository.next_reference_numbers(session, count=len(pending))
         numbered = zip(pending, numbers, strict=True)
         drafts = {i: _draft(received[i], number, customers[i]) for i, number in numbered}
-        inserted = await repository.insert_incidents(session, incidents=list(drafts.values()))
+        new = [_new(received[i], draft) for i, draft in drafts.items()]
+        inserted = await repository.insert_incidents(session, new=new)
         outcomes |= {
             i: ReportOutcome(d, None) for i, d in drafts.items() if d.incident_id in inserted
         }
@@ -118,6 +111,17 @@ async def _insert_incidents(
         if not pending:
             return outcomes
     raise RuntimeError(f"dedup_keys {sorted(skipped.values())} kept colliding")
+
+
+def _new(received: Received, draft: Incident) -> NewIncident:
+    """The draft with its `incident.reported.v1` event and the key its request claimed."""
+    reported = new_event(
+        domain.reported(draft),
+        source=SOURCE,
+        now=received.now,
+        correlation_id=draft.incident_id,
+    )
+    return NewIncident(draft, reported, received.client_key)
 
 
 def _draft(received: Received, number: int, customer: CustomerRef) -> Incident:

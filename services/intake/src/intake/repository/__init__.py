@@ -28,6 +28,7 @@ from intake.repository.incidents import (
 from intake.repository.reports import (
     ClientKey,
     KeyClaim,
+    NewIncident,
     bind_idempotency_keys,
     claim_idempotency_keys,
     insert_incidents,
@@ -43,6 +44,7 @@ __all__ = [
     "IncidentCount",
     "IncidentFilter",
     "KeyClaim",
+    "NewIncident",
     "StoredKey",
     "add_key",
     "add_to_timeline",

@@ -84,10 +84,13 @@ UPDATE_CUSTOMERS = text(
 )
 LINK_IDENTITIES = text(
     f"INSERT INTO {IDENTITIES} (kind, value, customer_id, created_at)"
-    " SELECT kind, value, customer_id, CAST(:now AS timestamptz)"
-    f" FROM {unnest(('kind', 'text'), ('value', 'text'), ('customer_id', 'text'))}"
+    " SELECT kind, value, link_customer_id, CAST(:now AS timestamptz)"
+    f" FROM {unnest(('kind', 'text'), ('value', 'text'), ('link_customer_id', 'text'))}"
     " ORDER BY position ON CONFLICT DO NOTHING"
 )
+# New customers and the identities given to customers, in one round trip. The foreign key of a
+# link to a customer inserted by the same statement is checked at its end, when both are there.
+INSERT_CUSTOMERS_AND_LINK = text(f"WITH linked AS ({LINK_IDENTITIES.text}) {INSERT_CUSTOMERS.text}")
 RECORD_DUPLICATES = text(
     f"INSERT INTO {DUPLICATES} (customer_id, other_customer_id, kind, value, recorded_at)"
     " SELECT customer_id, other_customer_id, kind, value, CAST(:now AS timestamptz) FROM "
@@ -142,16 +145,18 @@ async def insert_customers(
     customers: Sequence[CustomerRef],
     creators: Mapping[str, str],
     now: datetime,
+    links: Mapping[Identity, str],
 ) -> dict[str, CustomerRef]:
     """Create the customers not stored yet (in key order), each with the client that created
-    it; those stored meanwhile are left alone and not returned."""
+    it, and give each identity of `links` to its customer (as `link_identities`), in one
+    statement; the customers stored meanwhile are left alone and not returned."""
     ordered = sorted(customers, key=lambda customer: customer.customer_id)
     params: dict[str, Any] = {
         name: [as_text(getattr(c, name)) for c in ordered] for name in CUSTOMER_COLUMN_NAMES
     }
     params["created_by_client"] = [creators.get(c.customer_id) for c in ordered]
-    params["now"] = now
-    return _by_id(await driver.fetch(session, INSERT_CUSTOMERS, params))
+    params |= _links(links, now)
+    return _by_id(await driver.fetch(session, INSERT_CUSTOMERS_AND_LINK, params))
 
 
 async def update_customers(
@@ -180,17 +185,17 @@ async def link_identities(
 ) -> None:
     """Give each identity to its customer; one owned meanwhile stays with its owner (under the
     identities' locks that does not happen)."""
+    await driver.fetch(session, LINK_IDENTITIES, _links(links, now))
+
+
+def _links(links: Mapping[Identity, str], now: datetime) -> dict[str, Any]:
     ordered = sorted(links)
-    await driver.fetch(
-        session,
-        LINK_IDENTITIES,
-        {
-            "kind": [str(i.kind) for i in ordered],
-            "value": [i.value for i in ordered],
-            "customer_id": [links[i] for i in ordered],
-            "now": now,
-        },
-    )
+    return {
+        "kind": [str(i.kind) for i in ordered],
+        "value": [i.value for i in ordered],
+        "link_customer_id": [links[i] for i in ordered],
+        "now": now,
+    }
 
 
 async def record_duplicates(

@@ -1,5 +1,6 @@
-"""The SQL of reporting: new incidents and idempotency keys, both scoped to the client that
-reported (its dedup_keys and Idempotency-Keys are its own). Customers are in `customers`.
+"""The SQL of reporting: new incidents (with their events) and idempotency keys, both scoped to
+the client that reported (its dedup_keys and Idempotency-Keys are its own). Customers are in
+`customers`.
 
 Duplicates are settled by unique constraints (INSERT ... ON CONFLICT), never by looking first,
 so concurrent identical requests cannot both create an incident. Multi-row statements take
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident_events import Event
 from incident_kit import driver
+from incident_kit.outbox import EVENT_COLUMNS, event_columns, wrote_outbox
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +28,7 @@ from intake.tables import (
     CustomerRow,
     IdempotencyKeyRow,
     IncidentRow,
+    outbox,
     reference_numbers,
 )
 
@@ -62,16 +66,30 @@ NEW_INCIDENT_COLUMNS = (
     ("updated_at", "timestamptz"),
 )
 _INCIDENT_NAMES = [name for name, _ in NEW_INCIDENT_COLUMNS]
+# The Idempotency-Key a new incident's request claimed, if any: (client_id, key) as two columns.
+_KEY_COLUMNS = (("key_client", "text"), ("key_name", "text"))
+# One statement stores a group's new incidents, their events and their keys' binding: the
+# events and keys of those inserted only (one whose dedup_key an open incident holds is not).
 # The ON CONFLICT target with OPEN_INCIDENT's predicate infers the open dedup_key index.
 INSERT_INCIDENTS = text(
-    f"INSERT INTO {INCIDENTS} ({', '.join(_INCIDENT_NAMES)}) SELECT "
+    "WITH report AS (SELECT * FROM "
+    f"{unnest(*NEW_INCIDENT_COLUMNS, *EVENT_COLUMNS, *_KEY_COLUMNS)}),"
+    f" inserted AS (INSERT INTO {INCIDENTS} ({', '.join(_INCIDENT_NAMES)}) SELECT "
     + ", ".join(
         "CAST(required_skills AS jsonb)" if name == "required_skills" else name
         for name in _INCIDENT_NAMES
     )
-    + f" FROM {unnest(*NEW_INCIDENT_COLUMNS)} ORDER BY position"
+    + " FROM report ORDER BY position"
     f" ON CONFLICT (client_id, dedup_key) WHERE {OPEN_INCIDENT.text} DO NOTHING"
-    " RETURNING incident_id"
+    " RETURNING incident_id),"
+    # Outbox ids follow the reports' order.
+    f" reported AS (INSERT INTO {outbox.fullname} ({', '.join(n for n, _ in EVENT_COLUMNS)})"
+    f" SELECT {', '.join('r.' + n for n, _ in EVENT_COLUMNS)}"
+    " FROM report r JOIN inserted USING (incident_id) ORDER BY r.position),"
+    f" bound AS (UPDATE {KEYS} k SET incident_id = r.incident_id"
+    " FROM report r JOIN inserted USING (incident_id)"
+    " WHERE k.client_id = r.key_client AND k.key = r.key_name)"
+    " SELECT incident_id FROM inserted"
 )
 CLAIM_KEYS = text(
     f"INSERT INTO {KEYS} (client_id, key, request_hash, created_at)"
@@ -99,16 +117,33 @@ async def next_reference_numbers(session: AsyncSession, *, count: int) -> list[i
     return sorted(int(number) for (number,) in rows)
 
 
-async def insert_incidents(session: AsyncSession, *, incidents: Sequence[Incident]) -> set[str]:
-    """Store new incidents (in client and dedup_key order); returns the ids stored. One whose
-    dedup_key an open incident of its client holds is skipped, after waiting for a concurrent
-    insert of the key to commit."""
-    ordered = sorted(incidents, key=lambda incident: (incident.client_id, incident.dedup_key or ""))
+@dataclass(frozen=True)
+class NewIncident:
+    """An incident to store, the event that reports it, and the Idempotency-Key its request
+    claimed (to point at it)."""
+
+    incident: Incident
+    reported: Event[Any]
+    key: ClientKey | None
+
+
+async def insert_incidents(session: AsyncSession, *, new: Sequence[NewIncident]) -> set[str]:
+    """Store new incidents (in client and dedup_key order), each with its event in the outbox
+    and its key bound to it; returns the ids stored. One whose dedup_key an open incident of
+    its client holds is skipped, after waiting for a concurrent insert of the key to commit:
+    its event is not recorded, its key not bound."""
+    ordered = sorted(new, key=lambda n: (n.incident.client_id, n.incident.dedup_key or ""))
     params: dict[str, list[Any]] = {name: [] for name, _ in NEW_INCIDENT_COLUMNS}
-    for incident in ordered:
-        for name, value in _incident_values(incident).items():
+    for each in ordered:
+        for name, value in _incident_values(each.incident).items():
             params[name].append(value)
-    return {incident_id for (incident_id,) in await driver.fetch(session, INSERT_INCIDENTS, params)}
+    params |= event_columns(n.reported for n in ordered)
+    params["key_client"] = [n.key[0] if n.key else None for n in ordered]
+    params["key_name"] = [n.key[1] if n.key else None for n in ordered]
+    rows = await driver.fetch(session, INSERT_INCIDENTS, params)
+    if rows:
+        wrote_outbox(session)
+    return {incident_id for (incident_id,) in rows}
 
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
