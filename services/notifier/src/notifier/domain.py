@@ -90,18 +90,22 @@ def notification_id_for(cause_event_id: str, channel: str, template: str) -> str
 
 def record_report(view: IncidentView, reported: IncidentReported) -> IncidentView:
     """The projection after `incident.reported`: who to tell, in which language, about what."""
+    return replace(view, **report_fields(reported))
+
+
+def report_fields(reported: IncidentReported) -> dict[str, Any]:
+    """The fields of the projection `incident.reported` sets, whatever they held before."""
     customer = reported.customer
-    return replace(
-        view,
-        reference=reported.reference,
-        title=reported.title,
-        customer_id=customer.customer_id,
-        email=customer.email,
-        name=customer.name,
-        language=supported_language(customer.language),
-        time_zone=customer.time_zone,
-        reported_at=reported.reported_at,
-    )
+    return {
+        "reference": reported.reference,
+        "title": reported.title,
+        "customer_id": customer.customer_id,
+        "email": customer.email,
+        "name": customer.name,
+        "language": supported_language(customer.language),
+        "time_zone": customer.time_zone,
+        "reported_at": reported.reported_at,
+    }
 
 
 def customer_language(view: IncidentView, preferences: Preferences | None) -> str:
@@ -117,13 +121,18 @@ def acknowledgement_awaits(started: SlaClockStarted) -> bool:
 
 
 def record_clock_started(view: IncidentView, started: SlaClockStarted) -> IncidentView:
+    return replace(view, **clock_fields(started))
+
+
+def clock_fields(started: SlaClockStarted) -> dict[str, Any]:
+    """The fields of the projection a clock's start sets, whatever they held before: the agreed
+    response time, from the first-response clock only."""
     if not acknowledgement_awaits(started):
-        return view
-    return replace(
-        view,
-        first_response_due_at=started.due_at,
-        first_response_seconds=started.target_seconds,
-    )
+        return {}
+    return {
+        "first_response_due_at": started.due_at,
+        "first_response_seconds": started.target_seconds,
+    }
 
 
 def plan_acknowledgement(

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from incident_events import EventData, Topic
 from incident_events.incidents import IncidentReported, IncidentResolved, IncidentStatusChanged
@@ -68,10 +69,9 @@ class NotifierHandlers:
         session = received.session
         match received.event.data:
             case IncidentReported() as reported:
-                stored = await self._lock(session, reported.incident_id)
-                await self._acknowledge_if_ready(
-                    received, stored, domain.record_report(stored, reported)
-                )
+                setting = domain.report_fields(reported)
+                view = await self._lock(session, reported.incident_id, setting)
+                await self._acknowledge_if_ready(received, view)
             case IncidentStatusChanged() as changed:
                 await repository.set_status(
                     session,
@@ -96,10 +96,8 @@ class NotifierHandlers:
         session = received.session
         match received.event.data:
             case SlaClockStarted() as started if domain.acknowledgement_awaits(started):
-                stored = await self._lock(session, started.incident_id)
-                await self._acknowledge_if_ready(
-                    received, stored, domain.record_clock_started(stored, started)
-                )
+                view = await self._lock(session, started.incident_id, domain.clock_fields(started))
+                await self._acknowledge_if_ready(received, view)
             case SlaBreached() as breached:
                 await self._tell(
                     received, breached, domain.plan_breach_apology, "breach", "apology"
@@ -128,18 +126,16 @@ class NotifierHandlers:
         )
         await self._record(received, planned)
 
-    async def _acknowledge_if_ready(
-        self, received: Received, stored: IncidentView, view: IncidentView
-    ) -> None:
+    async def _acknowledge_if_ready(self, received: Received, stored: IncidentView) -> None:
         """Acknowledge once the report and the response clock are both known; the projection
-        is written only if the fact changed it (`stored` is what the lock read)."""
+        is written again only if that changed it."""
         session = received.session
         view, planned = domain.plan_acknowledgement(
-            view,
+            stored,
             cause_event_id=str(received.event.id),
-            status_url=self._status_url(view),
+            status_url=self._status_url(stored),
             preferences=await self._preferences.preferences_of(
-                session, customer_id=view.customer_id
+                session, customer_id=stored.customer_id
             ),
         )
         if view != stored:
@@ -166,9 +162,18 @@ class NotifierHandlers:
         if delivery is not None:
             received.after_commit(partial(self._worker.hand_over, delivery, lease_until))
 
-    async def _lock(self, session: AsyncSession, incident_id: str) -> IncidentView:
+    async def _lock(
+        self, session: AsyncSession, incident_id: str, setting: dict[str, Any]
+    ) -> IncidentView:
+        """The projection with what the fact sets, locked; its customer's preferences cached,
+        as they came with it."""
         token = secrets.token_urlsafe(24)  # used only when the incident is new here
-        return await repository.lock_incident(session, incident_id=incident_id, new_token=token)
+        view, preferences = await repository.lock_incident(
+            session, incident_id=incident_id, new_token=token, setting=setting
+        )
+        if view.customer_id is not None:
+            self._preferences.remember(view.customer_id, preferences)
+        return view
 
     def _status_url(self, view: IncidentView) -> str:
         return f"{self._public_url}/status/{view.status_token}"

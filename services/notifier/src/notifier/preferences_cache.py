@@ -25,10 +25,14 @@ class PreferencesCache:
         if cached is not None and cached[0] > moment:
             return cached[1]
         preferences = await repository.preferences_of(session, customer_id=customer_id)
+        self.remember(customer_id, preferences)
+        return preferences
+
+    def remember(self, customer_id: str, preferences: Preferences | None) -> None:
+        """The customer's preferences (None: none stored) as just read with other rows."""
         if len(self._entries) >= self._max:
             self._entries.clear()  # crude, but bounded; a cold cache only costs reads
-        self._entries[customer_id] = (moment + self._ttl, preferences)
-        return preferences
+        self._entries[customer_id] = (time.monotonic() + self._ttl, preferences)
 
     def forget(self, customer_id: str) -> None:
         """The customer's preferences were just written here: read them afresh next time."""

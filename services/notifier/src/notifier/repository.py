@@ -1,12 +1,14 @@
 """All SQL of the notifier: the incident projection, deliveries and preferences. Never commits."""
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from incident_events.types import DeliveryChannel
 from incident_kit import driver
-from sqlalchemy import ARRAY, Row, String, Table, any_, bindparam, or_, select, update
+from sqlalchemy import ARRAY, Row, Select, String, Table, any_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,15 +41,28 @@ def _delivery(row: DeliveryRow | Row[Any] | driver.Row) -> Delivery:
     )
 
 
-async def lock_incident(session: AsyncSession, *, incident_id: str, new_token: str) -> IncidentView:
-    """The incident's projection, created if new, locked until commit.
+async def lock_incident(
+    session: AsyncSession, *, incident_id: str, new_token: str, setting: Mapping[str, Any]
+) -> tuple[IncidentView, Preferences | None]:
+    """The incident's projection with the fields `setting` gives, created if new, locked until
+    commit; and, read by the same statement, the stored preferences of its customer (None: none
+    stored, or no customer known yet).
 
     The lock serialises the report and the SLA clock of one incident, which arrive on two
     topics at once: whichever commits second sees the other's data.
     """
-    parameters = {"incident_id": incident_id, "status_token": new_token}
-    (row,) = await driver.fetch(session, _LOCK_INCIDENT, parameters)
-    return _view(row)
+    parameters = {"incident_id": incident_id, "status_token": new_token, **setting}
+    (row,) = await driver.fetch(session, _lock_incident(tuple(setting)), parameters)
+    preferences = (
+        None
+        if row.preferences_of is None
+        else Preferences(
+            language=row.preferred_language,
+            email=row.preferred_email,
+            channels=frozenset(row.preferred_channels),
+        )
+    )
+    return _view(row), preferences
 
 
 async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
@@ -60,15 +75,35 @@ async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
 # transaction after its inbox claim: a fifth of the client CPU of a statement through the session.
 _INCIDENTS = cast(Table, IncidentRow.__table__)
 _KEPT = frozenset({"incident_id", "status_token"})  # never changed by saving the view
-# One round trip: the no-op update of an existing row takes its lock and returns it.
-_LOCK_INCIDENT = (
-    insert(_INCIDENTS)
-    .values(incident_id=bindparam("incident_id"), status_token=bindparam("status_token"))
-    .on_conflict_do_update(
-        index_elements=[_INCIDENTS.c.incident_id], set_={"incident_id": _INCIDENTS.c.incident_id}
+
+
+@cache  # one statement per set of fields a fact sets, built once
+def _lock_incident(setting: tuple[str, ...]) -> Select[Any]:
+    """One round trip: the upsert sets the fields (a fact that sets none updates the row to
+    itself, which takes its lock) and returns the row, joined to its customer's preferences."""
+    columns = ("incident_id", "status_token", *setting)
+    upsert = insert(_INCIDENTS).values(
+        {name: bindparam(name, type_=_INCIDENTS.c[name].type) for name in columns}
     )
-    .returning(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS))
-)
+    locked = (
+        upsert.on_conflict_do_update(
+            index_elements=[_INCIDENTS.c.incident_id],
+            set_={name: upsert.excluded[name] for name in setting}
+            or {"incident_id": _INCIDENTS.c.incident_id},
+        )
+        .returning(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS))
+        .cte("locked")
+    )
+    preferences = cast(Table, PreferenceRow.__table__)
+    return select(
+        locked,
+        preferences.c.customer_id.label("preferences_of"),
+        preferences.c.language.label("preferred_language"),
+        preferences.c.email.label("preferred_email"),
+        preferences.c.channels.label("preferred_channels"),
+    ).outerjoin(preferences, preferences.c.customer_id == locked.c.customer_id)
+
+
 _SAVE_INCIDENT = (
     update(_INCIDENTS)
     # Not named after a column: such names are SQLAlchemy's own in an UPDATE's SET clause.
@@ -83,7 +118,7 @@ _SAVE_INCIDENT = (
 )
 
 
-# Statements of every incident and every message, built once (see _LOCK_INCIDENT above).
+# Statements of every incident and every message, built once (see _lock_incident above).
 # Parameters are not named after columns: such names are SQLAlchemy's own in SET and VALUES.
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 _FIND_INCIDENT = select(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS)).where(
