@@ -87,8 +87,7 @@ async def _start_clocks(
     policies: PolicyCache,
 ) -> Sequence[EventData]:
     incident = _incident_of(reported)
-    await repository.record_incident(session, incident=incident)
-    if await repository.clocks_of(session, incident_id=incident.incident_id):
+    if await repository.record_incident(session, incident=incident):
         return ()  # a repeated report (a new event id) must not restart the clocks
     policy = domain.match_policy(
         await policies.policies(session),

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from incident_events.types import SlaMetric
 from incident_kit import driver
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,8 +48,15 @@ async def policies(session: AsyncSession) -> list[Policy]:
     return [to_policy(row) for row in await policy_rows(session)]
 
 
-async def record_incident(session: AsyncSession, *, incident: Incident) -> None:
-    """Store what the report says, keeping an assignee that may have arrived first."""
+async def record_incident(session: AsyncSession, *, incident: Incident) -> bool:
+    """Store what the report says, keeping an assignee that may have arrived first; and whether
+    the incident has clocks already, read by the same statement.
+
+    That read sees what was committed when the statement began, even if it then waited for
+    the incident's row: a report of the incident being handled at that moment elsewhere (only
+    around a rebalance: an incident's events share a partition) is not seen to have started
+    its clocks. Its clock ids are those of the clocks started here, so inserting them fails and
+    the message is applied again, and then sees them."""
     facts = {
         "incident_id": incident.incident_id,
         "customer_id": incident.customer_id,
@@ -57,7 +64,8 @@ async def record_incident(session: AsyncSession, *, incident: Incident) -> None:
         "severity": incident.severity,
         "kind": incident.kind,
     }
-    await driver.fetch(session, _RECORD_INCIDENT, facts)
+    (row,) = await driver.fetch(session, _RECORD_INCIDENT_HAS_CLOCKS, facts)
+    return bool(row[0])
 
 
 async def record_assignee(session: AsyncSession, *, incident_id: str, agent_id: str) -> None:
@@ -97,6 +105,9 @@ _CLOCKS_OF = (
     .order_by(_CLOCKS.c.metric)
 )
 _LOCK_CLOCKS_OF = _CLOCKS_OF.with_for_update()
+_RECORD_INCIDENT_HAS_CLOCKS = select(
+    exists().where(_CLOCKS.c.incident_id == bindparam("incident_id"))
+).add_cte(_RECORD_INCIDENT.cte("recorded"))
 
 
 async def insert_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
