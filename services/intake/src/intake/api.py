@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from incident_events.types import IncidentStatus, Severity
 from incident_kit.problems import Problem
 from incident_kit.service import Runtime
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
 from intake.auth import AUTH_RESPONSES, Authenticator, scope_problem
@@ -23,7 +22,7 @@ from intake.config import IntakeSettings
 from intake.domain import Client, Scope
 from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
-from intake.reporting import Answer, Submission, report_incidents
+from intake.reporting import Answer, Reporting, Submission, report_incidents
 from intake.schemas import IncidentDetailOut, IncidentIn, IncidentOut, IncidentPage
 from intake.schemas.fields import IdFilter, IncidentId
 from intake.schemas.paging import InvalidCursor, decode_cursor, encode_cursor
@@ -47,10 +46,10 @@ def incidents_router(
     runtime: Runtime,
     metrics: IntakeMetrics,
     auth: Authenticator,
-    report_sessions: async_sessionmaker[AsyncSession],
+    reporting: Reporting,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
-    reports = _report_committer(runtime, metrics, report_sessions)
+    reports = _report_committer(runtime, reporting)
     policy = lifecycle_policy(runtime)
     # `report`, or `agent` for what an agent logs (domain.scope_to_report).
     reporter = auth.requiring(Scope.REPORT, Scope.AGENT)
@@ -196,12 +195,12 @@ def invalid_field(field: str, message: str) -> Problem:
 
 
 def _report_committer(
-    runtime: Runtime, metrics: IntakeMetrics, sessions: async_sessionmaker[AsyncSession]
+    runtime: Runtime, reporting: Reporting
 ) -> GroupCommitter[Submission, ReportOutcome]:
     settings = intake_settings(runtime)
 
     async def commit(submissions: Sequence[Submission]) -> list[Answer]:
-        return await report_incidents(sessions, submissions, metrics=metrics)
+        return await report_incidents(reporting, submissions)
 
     committer = GroupCommitter(
         commit,

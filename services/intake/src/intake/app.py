@@ -23,8 +23,9 @@ from intake.config import IntakeSettings
 from intake.customers_api import customers_router
 from intake.handlers import register_handlers
 from intake.metrics import IntakeMetrics
+from intake.reference_numbers import ReferenceNumbers
 from intake.rejections import RejectionCounter
-from intake.reporting import report_engine
+from intake.reporting import Reporting, report_engine
 from intake.tables import inbox, outbox
 
 
@@ -53,16 +54,20 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
     )
     # Groups of reports commit on a pool of their own (intake.reporting.GROUP_SETTINGS).
     reports_engine = report_engine(settings, application_name=runtime.name)
-    report_sessions = create_session_factory(reports_engine, like=runtime.sessions)
+    reporting = Reporting(
+        create_session_factory(reports_engine, like=runtime.sessions),
+        ReferenceNumbers(settings.reference_block),
+        metrics,
+    )
     app = build_app(
         runtime,
         title="intake",
         description="Accepts incidents, deduplicates them, runs their lifecycle and publishes it.",
         routers=[
-            incidents_router(runtime, metrics, auth, report_sessions),
+            incidents_router(runtime, metrics, auth, reporting),
             changes_router(runtime, metrics, auth),
             customers_router(runtime, auth),
-            *install_channels(runtime, metrics, auth, report_sessions),
+            *install_channels(runtime, metrics, auth, reporting),
         ],
         # Reports are taken while Kafka is away: the outbox keeps their events until it is back.
         readiness_needs={"postgresql"},

@@ -23,6 +23,7 @@ from intake import domain, repository
 from intake.config import IntakeSettings
 from intake.domain import Client, Incident, IncidentReport
 from intake.metrics import IntakeMetrics
+from intake.reference_numbers import ReferenceNumbers
 from intake.repository import ClientKey, KeyClaim
 from intake.storing import ReportOutcome, store_reports
 
@@ -75,45 +76,46 @@ class Submission:
 Answer = ReportOutcome | Exception
 
 
-async def report_incidents(
-    sessions: async_sessionmaker[AsyncSession],
-    submissions: Sequence[Submission],
-    *,
-    metrics: IntakeMetrics,
-) -> list[Answer]:
+@dataclass(frozen=True)
+class Reporting:
+    """What groups of reports are committed with, one per process: the sessions of the groups'
+    pool (`report_engine`), the reference numbers drawn, the metrics."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    numbers: ReferenceNumbers
+    metrics: IntakeMetrics
+
+
+async def report_incidents(reporting: Reporting, submissions: Sequence[Submission]) -> list[Answer]:
     """One answer per submission, in order, once their transaction has committed."""
     try:
-        return await _in_one_transaction(sessions, submissions, metrics)
+        return await _in_one_transaction(reporting, submissions)
     except Exception as error:
         if len(submissions) == 1 or _connection_lost(error):
             raise
         log.warning("a group of %d reports failed: %s", len(submissions), redacted_reason(error))
-    metrics.group_commit_fallbacks.inc()
-    return [await _alone(sessions, submission, metrics) for submission in submissions]
+    reporting.metrics.group_commit_fallbacks.inc()
+    return [await _alone(reporting, submission) for submission in submissions]
 
 
 async def _in_one_transaction(
-    sessions: async_sessionmaker[AsyncSession],
-    submissions: Sequence[Submission],
-    metrics: IntakeMetrics,
+    reporting: Reporting, submissions: Sequence[Submission]
 ) -> list[Answer]:
     try:
-        async with sessions.begin() as session:
-            answers = await _report_group(session, submissions)
+        async with reporting.sessions.begin() as session:
+            answers = await _report_group(session, submissions, reporting.numbers)
     except Exception as error:
         if _connection_lost(error) or not _database_unavailable(error):
             raise
         # E.g. a refused connection, which asyncpg raises bare: answered 503 like a lost one.
         raise OperationalError(None, None, error, connection_invalidated=True) from error
-    metrics.group_commit_size.observe(len(submissions))
+    reporting.metrics.group_commit_size.observe(len(submissions))
     return answers
 
 
-async def _alone(
-    sessions: async_sessionmaker[AsyncSession], submission: Submission, metrics: IntakeMetrics
-) -> Answer:
+async def _alone(reporting: Reporting, submission: Submission) -> Answer:
     try:
-        return (await _in_one_transaction(sessions, [submission], metrics))[0]
+        return (await _in_one_transaction(reporting, [submission]))[0]
     except Exception as error:  # this report's own failure: its answer, not the group's
         return error
 
@@ -128,7 +130,9 @@ def _database_unavailable(error: Exception) -> bool:
     return is_infrastructure_error(error) and not (sqlstate_of(error) or "").startswith("40")
 
 
-async def _report_group(session: AsyncSession, submissions: Sequence[Submission]) -> list[Answer]:
+async def _report_group(
+    session: AsyncSession, submissions: Sequence[Submission], numbers: ReferenceNumbers
+) -> list[Answer]:
     owners = domain.first_occurrences(s.client_key for s in submissions)
     claims = [
         KeyClaim(client_id, key, submissions[i].fingerprint, submissions[i].now)
@@ -142,7 +146,11 @@ async def _report_group(session: AsyncSession, submissions: Sequence[Submission]
         if (key := s.client_key) is None or (key in claimed and owners[key] == i)
     ]
     stored = dict(
-        zip(storing, await store_reports(session, [submissions[i] for i in storing]), strict=True)
+        zip(
+            storing,
+            await store_reports(session, [submissions[i] for i in storing], numbers=numbers),
+            strict=True,
+        )
     )
     # A new incident's key was bound as it was stored; a report deduplicated by its dedup_key
     # gets the incident already open.

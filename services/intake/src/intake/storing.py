@@ -1,9 +1,9 @@
 """Storing a group of reports in the caller's transaction, with multi-row statements: each
 customer found by its identities and written once and only if it changes (`identifying`),
-reference numbers from one statement, new incidents whose dedup_key an open incident of the
-same client holds settled by the open-incident index, and one `incident.reported.v1` event per
-new incident in the outbox, written by the statement that inserts it, which also points its
-request's Idempotency-Key at it."""
+reference numbers from the process's block (`reference_numbers`), new incidents whose
+dedup_key an open incident of the same client holds settled by the open-incident index, and
+one `incident.reported.v1` event per new incident in the outbox, written by the statement that
+inserts it, which also points its request's Idempotency-Key at it."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake import domain, repository
 from intake.domain import Claim, Client, Incident, IncidentReport
 from intake.identifying import store_customers
+from intake.reference_numbers import ReferenceNumbers
 from intake.repository import ClientKey, NewIncident
 
 SOURCE = "/intake"
@@ -52,7 +53,9 @@ class Received(Protocol):
         """The Idempotency-Key its request claimed, if any (client_id, key)."""
 
 
-async def store_reports(session: AsyncSession, received: Sequence[Received]) -> list[ReportOutcome]:
+async def store_reports(
+    session: AsyncSession, received: Sequence[Received], *, numbers: ReferenceNumbers
+) -> list[ReportOutcome]:
     """Customers, new incidents and their events; reports repeating a dedup_key of their client,
     in the group or of an open incident, get that incident."""
     if not received:
@@ -63,7 +66,7 @@ async def store_reports(session: AsyncSession, received: Sequence[Received]) -> 
     firsts = [
         i for i, s in enumerate(received) if (key := _dedup_key(s)) is None or leaders[key] == i
     ]
-    outcomes = await _insert_incidents(session, received, firsts, customers)
+    outcomes = await _insert_incidents(session, received, firsts, customers, numbers)
     # A later report with a dedup_key of the group gets what the first one got.
     return [
         outcomes.get(i)
@@ -82,13 +85,14 @@ async def _insert_incidents(
     received: Sequence[Received],
     positions: Sequence[int],
     customers: Sequence[CustomerRef],
+    reference_numbers: ReferenceNumbers,
 ) -> dict[int, ReportOutcome]:
     """The outcome of each report at `positions`: its new incident, or the open incident that
     already holds its client's dedup_key."""
     outcomes: dict[int, ReportOutcome] = {}
     pending = list(positions)
     for _ in range(DEDUP_ATTEMPTS):
-        numbers = await repository.next_reference_numbers(session, count=len(pending))
+        numbers = await reference_numbers.take(session, count=len(pending))
         numbered = zip(pending, numbers, strict=True)
         drafts = {i: _draft(received[i], number, customers[i]) for i, number in numbered}
         new = [_new(received[i], draft) for i, draft in drafts.items()]

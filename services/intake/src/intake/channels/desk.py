@@ -14,7 +14,6 @@ from typing import Any
 
 from incident_events.types import IncidentStatus, Severity
 from incident_kit.service import Runtime
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake import domain, repository
 from intake.api import intake_settings, lifecycle_policy
@@ -34,7 +33,7 @@ from intake.domain import (
 from intake.domain.customers import normalized_email
 from intake.group_commit import GroupCommitter
 from intake.metrics import IntakeMetrics
-from intake.reporting import Answer, Submission, report_incidents
+from intake.reporting import Answer, Reporting, Submission, report_incidents
 from intake.repository.channels import has_comment, incident_by_reference
 from intake.storing import ReportOutcome
 
@@ -55,14 +54,14 @@ class ChannelDesk:
         self,
         runtime: Runtime,
         metrics: IntakeMetrics,
-        report_sessions: async_sessionmaker[AsyncSession],
+        reporting: Reporting,
     ) -> None:
         self._runtime, self._metrics = runtime, metrics
         self.policy = lifecycle_policy(runtime)
         settings = intake_settings(runtime)
 
         async def commit(submissions: Sequence[Submission]) -> list[Answer]:
-            return await report_incidents(report_sessions, submissions, metrics=metrics)
+            return await report_incidents(reporting, submissions)
 
         # The channels' own group: their reports share transactions with each other.
         self._reports = GroupCommitter(

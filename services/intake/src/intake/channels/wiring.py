@@ -5,7 +5,6 @@ import logging
 
 from fastapi import APIRouter
 from incident_kit.service import BackgroundLoop, Runtime
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.api import intake_settings
 from intake.auth import Authenticator
@@ -18,6 +17,7 @@ from intake.channels.smtp_server import inbound_mail_loop
 from intake.channels.web_form_api import form_secret, web_form_router
 from intake.config import IntakeSettings
 from intake.metrics import IntakeMetrics
+from intake.reporting import Reporting
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,12 @@ def install_channels(
     runtime: Runtime,
     metrics: IntakeMetrics,
     auth: Authenticator,
-    report_sessions: async_sessionmaker[AsyncSession],
+    reporting: Reporting,
 ) -> list[APIRouter]:
     """The routers of the channels; the SMTP server joins the runtime's background loops when
     INTAKE_SMTP_PORT is set."""
     settings = intake_settings(runtime)
-    desk = ChannelDesk(runtime, metrics, report_sessions)
+    desk = ChannelDesk(runtime, metrics, reporting)
     if settings.smtp_port is not None:
         runtime.background.append(_inbound_mail(desk, settings))
     return [
