@@ -17,9 +17,9 @@ async def store_customers(
     session: AsyncSession, claims: Sequence[Claim], *, now: datetime
 ) -> list[CustomerRef]:
     """Each claim's customer as stored once the group's reports are applied."""
-    resolution = await _resolve(session, claims, now=now)
+    resolution, read = await _resolve(session, claims, now=now)
     changes = domain.merge_customer_changes(resolution.claims)
-    stored, linked = await _store_changes(session, changes, resolution, now=now)
+    stored, linked = await _store_changes(session, changes, resolution, read, now=now)
     if resolution.links and not linked:
         await repository.link_identities(session, links=resolution.links, now=now)
     if resolution.duplicates:
@@ -27,21 +27,25 @@ async def store_customers(
     return [stored[customer_id] for customer_id in resolution.customer_ids]
 
 
-async def _resolve(session: AsyncSession, claims: Sequence[Claim], *, now: datetime) -> Resolution:
+async def _resolve(
+    session: AsyncSession, claims: Sequence[Claim], *, now: datetime
+) -> tuple[Resolution, dict[str, CustomerRef]]:
+    """The resolution, and the owners' customers as read with it."""
     identities = {i for claim in claims for i in domain.identities_of(claim.details)}
-    owners = await repository.identity_owners(session, identities=identities)
+    owners, read = await repository.identity_owners(session, identities=identities)
     resolution = domain.resolve_customers(claims, owners, now=now)
     if not resolution.claims_identities:
-        return resolution  # identities only ever gain owners: what we read still holds
+        return resolution, read  # identities only ever gain owners: what we read still holds
     await repository.lock_identities(session, identities=identities)
-    owners = await repository.identity_owners(session, identities=identities)
-    return domain.resolve_customers(claims, owners, now=now)
+    owners, read = await repository.identity_owners(session, identities=identities)
+    return domain.resolve_customers(claims, owners, now=now), read
 
 
 async def _store_changes(
     session: AsyncSession,
     changes: Sequence[CustomerChange],
     resolution: Resolution,
+    read: dict[str, CustomerRef],
     *,
     now: datetime,
 ) -> tuple[dict[str, CustomerRef], bool]:
@@ -50,8 +54,12 @@ async def _store_changes(
     writes."""
     # The customers the resolution creates are not looked up: one stored meanwhile (or before
     # its identities were) is not inserted, and is then updated like any stale row.
+    # Those found by their identities were read with them (`read`).
     looked_up = [c.customer_id for c in changes if c.customer_id not in resolution.created]
-    known = await repository.get_customers(session, customer_ids=looked_up) if looked_up else {}
+    known = {customer_id: read[customer_id] for customer_id in looked_up if customer_id in read}
+    unread = [customer_id for customer_id in looked_up if customer_id not in known]
+    if unread:
+        known |= await repository.get_customers(session, customer_ids=unread)
     missing = [domain.new_customer(c) for c in changes if c.customer_id not in known]
     creators = {customer_id: c.created_by or "" for customer_id, c in resolution.created.items()}
     inserted = (

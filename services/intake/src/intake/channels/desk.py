@@ -124,7 +124,7 @@ class ChannelDesk:
         """The customer an e-mail address is an identity of (domain.customers), if any."""
         identity = Identity(IdentityKind.EMAIL, normalized_email(address))
         async with self._runtime.sessions() as session:
-            owners = await repository.identity_owners(session, identities=[identity])
+            owners, _ = await repository.identity_owners(session, identities=[identity])
         owner = owners.get(identity)
         return owner.customer_id if owner else None
 

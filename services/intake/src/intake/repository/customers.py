@@ -40,9 +40,11 @@ LOCK_IDENTITIES = text(
     f" FROM {GIVEN_IDENTITIES}"
     ") keys ORDER BY lock_key"
 )
+# The owners with their customers' details, which spares reading them again.
 IDENTITY_OWNERS = text(
-    "SELECT i.kind, i.value, c.customer_id, c.created_at, c.created_by_client"
-    f" FROM {GIVEN_IDENTITIES}"
+    "SELECT i.kind, i.value, c.customer_id, c.created_at, c.created_by_client, "
+    + ", ".join(f"c.{name}" for name in CUSTOMER_FIELDS)
+    + f" FROM {GIVEN_IDENTITIES}"
     f" JOIN {IDENTITIES} i ON i.kind = given.kinds AND i.value = given.identity_values"
     f" JOIN {CUSTOMERS} c ON c.customer_id = i.customer_id"
 )
@@ -103,7 +105,8 @@ RECORD_DUPLICATES = text(
 
 async def identity_owners(
     session: AsyncSession, *, identities: Collection[Identity]
-) -> dict[Identity, KnownCustomer]:
+) -> tuple[dict[Identity, KnownCustomer], dict[str, CustomerRef]]:
+    """The customer owning each identity that has one, and those customers as stored."""
     rows = await driver.fetch(
         session,
         IDENTITY_OWNERS,
@@ -112,10 +115,13 @@ async def identity_owners(
             "identity_values": [i.value for i in identities],
         },
     )
-    return {
-        Identity(IdentityKind(kind), value): KnownCustomer(customer_id, created_at, created_by)
-        for kind, value, customer_id, created_at, created_by in rows
+    owners = {
+        Identity(IdentityKind(row.kind), row.value): KnownCustomer(
+            row.customer_id, row.created_at, row.created_by_client
+        )
+        for row in rows
     }
+    return owners, _by_id(rows)
 
 
 async def lock_identities(session: AsyncSession, *, identities: Collection[Identity]) -> None:
