@@ -54,7 +54,8 @@ async def decide(
     """The agents tied for the incident, and the sequential and index scans of the agents
     table that choosing them took (this transaction's own counts)."""
     async with sessions.begin() as session:
-        tied = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
+        eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
+        tied = eligible.agents
         seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()
     return tied, (seq_scans, index_scans)
 

@@ -4,6 +4,7 @@ resolved one, fill an agent from the queue, remove an agent. They return the fac
 Agent rows are locked (FOR UPDATE) before their load changes, so replicas never overfill one.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from incident_events import EventData
@@ -20,29 +21,39 @@ class AgentContention(RuntimeError):
     """Every agent we chose was taken by another replica first; the message is retried."""
 
 
-async def choose_locked(session: AsyncSession, *, incident: Incident) -> Decision:
-    """Choose from a snapshot, then lock the chosen agent and confirm it still qualifies."""
+async def choose_locked(
+    session: AsyncSession, *, incident: Incident, first: Decision | None = None
+) -> Decision:
+    """Choose from a snapshot (`first`, if already made), then lock the chosen agent and
+    confirm it still qualifies."""
+    decision = first
     for _ in range(_CHOICE_ATTEMPTS):
-        decision = await _choose(session, incident)
+        if decision is None:
+            decision = (await _choose(session, incident)).decision
         if isinstance(decision, Queued):
             return decision
         locked = await repository.lock_agent(session, agent_id=decision.agent.agent_id)
         if locked is not None and domain.is_eligible(incident, locked):
             return Assigned(locked, domain.assigned_reason(incident, locked))
+        decision = None
     raise AgentContention(f"agents kept filling up while placing {incident.incident_id}")
 
 
-async def _choose(session: AsyncSession, incident: Incident) -> Decision:
+@dataclass(frozen=True)
+class _Choice:
+    decision: Decision
+    versions: dict[str, int]  # of the chosen among agents' rows, as read (repository.Eligible)
+
+
+async def _choose(session: AsyncSession, incident: Incident) -> _Choice:
     """Choose among the few the database finds eligible; only when none is, load every online
     agent, which the queue reason needs to say whom to bring online."""
     min_tier = domain.MIN_TIER[incident.severity]
-    candidates = await repository.least_loaded_eligible(
-        session, incident=incident, min_tier=min_tier
-    )
-    decision = domain.choose_agent(incident, candidates)
+    eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=min_tier)
+    decision = domain.choose_agent(incident, eligible.agents)
     if isinstance(decision, Queued):
         decision = domain.choose_agent(incident, await repository.online_agents(session))
-    return decision
+    return _Choice(decision, eligible.versions)
 
 
 async def place_reported(
@@ -50,16 +61,44 @@ async def place_reported(
 ) -> EventData | None:
     """Place a reported incident, unless the router has routed it before (a report under another
     event id): None then, and nothing changed. Asked by the saving statement, not beforehand:
-    one round trip fewer on every report's way to its assignment."""
-    return await place(session, incident=incident, now=now, only_new=True)
+    one round trip fewer on every report's way to its assignment.
+
+    The agent chosen from the snapshot is assigned in the statement that locks it, if its row
+    is still the one read (one round trip fewer again): then it is the agent locking it would
+    have confirmed, with the same reason. If the row changed meanwhile, it is locked and checked
+    as `place` does."""
+    choice = await _choose(session, incident)
+    decision = choice.decision
+    if isinstance(decision, Assigned):
+        agent_id = decision.agent.agent_id
+        version = choice.versions.get(agent_id)
+        saved = None
+        if version is not None:
+            saved = await repository.assign_new_if_unchanged(
+                session,
+                incident=incident,
+                agent_id=agent_id,
+                version=version,
+                reason=decision.reason,
+                now=now,
+            )
+        if saved is not None:
+            return domain.assigned_fact(incident.incident_id, decision, now=now) if saved else None
+    return await place(session, incident=incident, now=now, only_new=True, first=decision)
 
 
 async def place(
-    session: AsyncSession, *, incident: Incident, now: datetime, only_new: bool = False
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    now: datetime,
+    only_new: bool = False,
+    first: Decision | None = None,
 ) -> EventData | None:
     """Assign the incident to the best agent now, or queue it; returns the fact to emit (None:
-    `only_new` and the router had a row of the incident)."""
-    decision = await choose_locked(session, incident=incident)
+    `only_new` and the router had a row of the incident). `first`: a choice already made from
+    a snapshot."""
+    decision = await choose_locked(session, incident=incident, first=first)
     if isinstance(decision, Queued):
         queued = await repository.save_queued(
             session, incident=incident, reason=decision.reason, now=now, only_new=only_new

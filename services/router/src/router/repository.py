@@ -6,7 +6,9 @@ the assignment unless the incident was routed before, count the load) run on the
 compiled once.
 """
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -28,6 +30,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -76,9 +79,18 @@ async def online_agents(session: AsyncSession) -> list[Agent]:
     return [to_agent(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class Eligible:
+    """The agents tied for an incident, and the version of each one's row as read (PostgreSQL's
+    xmin: any change to the row makes a new one)."""
+
+    agents: list[Agent]
+    versions: dict[str, int]
+
+
 async def least_loaded_eligible(
     session: AsyncSession, *, incident: Incident, min_tier: int
-) -> list[Agent]:
+) -> Eligible:
     """The online agents with room, tier, language and skills for the incident, tied at the
     lowest load. The database filters, so a decision among many agents loads only a few; the
     domain checks them again and breaks the tie."""
@@ -88,14 +100,18 @@ async def least_loaded_eligible(
         "skills": list(incident.required_skills),
     }
     rows = await driver.fetch(session, _LEAST_LOADED_ELIGIBLE, parameters)
-    return [to_agent(row) for row in rows]
+    return Eligible([to_agent(row) for row in rows], {row.agent_id: row.version for row in rows})
 
 
 def _least_loaded_eligible() -> Select[Any]:
     """Built once, with bound parameters, so it is compiled once (no skills: `@> '{}'` holds)."""
-    agents = AgentRow.__table__
+    agents = cast(Table, AgentRow.__table__)
     load = agents.c.active_count.cast(Numeric) / func.nullif(agents.c.capacity, 0)
-    ranked = select(agents, func.rank().over(order_by=load).label("load_rank")).where(
+    ranked: Select[Any] = select(
+        agents,
+        func.rank().over(order_by=load).label("load_rank"),
+        literal_column(f"{agents.fullname}.xmin").label("version"),
+    ).where(
         agents.c.presence == ONLINE,
         agents.c.active_count < agents.c.capacity,
         agents.c.tier >= bindparam("min_tier"),
@@ -263,6 +279,52 @@ _SAVED_NEW = _save_statement(_ASSIGNED, only_new=True).cte("saved")
 _ASSIGN_NEW = _CHANGE_LOAD.where(exists(select(_SAVED_NEW.c.incident_id))).returning(
     _AGENTS.c.agent_id
 )
+
+
+# A reported incident assigned to an agent chosen from a snapshot, in one round trip instead of
+# locking the agent first: only if the agent's row is still the version chosen from, which it
+# locks; then the row is inserted unless the router has one, and the load counted only if it
+# was. Whether the agent was unchanged, and whether the row was inserted.
+_ASSIGN_NEW_IF_UNCHANGED = text(
+    f"WITH unchanged AS (SELECT agent_id FROM {_AGENTS.fullname}"
+    " WHERE agent_id = :the_agent_id AND xmin = CAST(:seen_version AS xid) FOR UPDATE),"
+    f" saved AS (INSERT INTO {_ASSIGNMENTS.fullname}"
+    " (incident_id, severity, language, required_skills, status, agent_id, reason, assigned_at)"
+    " SELECT CAST(:incident_id AS text), CAST(:severity AS text), CAST(:language AS text),"
+    " CAST(:required_skills AS jsonb), 'assigned',"
+    " agent_id, CAST(:reason AS text), CAST(:now AS timestamptz) FROM unchanged"
+    " ON CONFLICT (incident_id) DO NOTHING RETURNING incident_id),"
+    f" counted AS (UPDATE {_AGENTS.fullname} SET active_count = active_count + 1,"
+    " updated_at = CAST(:now AS timestamptz) WHERE agent_id IN (SELECT agent_id FROM unchanged)"
+    " AND EXISTS (SELECT FROM saved))"
+    " SELECT EXISTS (SELECT FROM unchanged) AS unchanged, EXISTS (SELECT FROM saved) AS saved"
+)
+
+
+async def assign_new_if_unchanged(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    agent_id: str,
+    version: int,
+    reason: str,
+    now: datetime,
+) -> bool | None:
+    """As `save_assigned` with `only_new`, if the agent's row is still at `version`: whether
+    the router had no row of the incident (and now has); None, changing nothing, if the
+    agent's row has changed since."""
+    parameters = {
+        "the_agent_id": agent_id,
+        "seen_version": version,
+        "incident_id": incident.incident_id,
+        "severity": str(incident.severity),
+        "language": incident.language,
+        "required_skills": json.dumps(list(incident.required_skills)),
+        "reason": reason,
+        "now": now,
+    }
+    ((unchanged, saved),) = await driver.fetch(session, _ASSIGN_NEW_IF_UNCHANGED, parameters)
+    return bool(saved) if unchanged else None
 
 
 async def mark_released(session: AsyncSession, *, incident_id: str, now: datetime) -> None:
