@@ -76,3 +76,30 @@ async def test_a_transaction_begun_on_the_driver_is_the_sessions_own(
             assert (await session.execute(select(NOTES.c.note_id))).all() == []
     finally:
         await engine.dispose()
+
+
+async def test_a_statement_alone_commits_by_itself_and_not_inside_a_transaction(
+    fresh_database_url: str,
+) -> None:
+    """`fetch_alone`: its change stays though the session is never committed (it was its own
+    transaction), and it refuses to run where it would silently leave a transaction's rules."""
+    engine = create_engine(fresh_database_url, application_name="driver-test")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (note_id text PRIMARY KEY, body text)"))
+    add_one = text("INSERT INTO notes VALUES ('n1', 'a') RETURNING note_id")
+    try:
+        async with sessions() as session:
+            rows = await driver.fetch_alone(session, add_one, {})
+            assert [row.note_id for row in rows] == ["n1"]
+            await session.rollback()  # nothing of the session's to undo
+        async with sessions() as session:
+            (row,) = await driver.fetch(session, NOTE_BY_ID, {"wanted": "n1"})
+            assert row.body == "a"
+
+        async with sessions.begin() as session:
+            await driver.fetch(session, NOTE_BY_ID, {"wanted": "n1"})
+            with pytest.raises(RuntimeError, match="in a transaction"):
+                await driver.fetch_alone(session, add_one, {})
+    finally:
+        await engine.dispose()

@@ -85,9 +85,30 @@ async def fetch(
 ) -> list[Row]:
     """The statement's rows, run in the session's transaction. `values_of`: for an INSERT or
     UPDATE whose columns come with each execution, the columns given (as `column_keys`)."""
+    return await _run(await _in_transaction(session), statement, params, values_of)
+
+
+async def fetch_alone(
+    session: AsyncSession, statement: ClauseElement, params: Mapping[str, Any]
+) -> list[Row]:
+    """The statement's rows, run as a transaction of its own: no BEGIN and no COMMIT, two round
+    trips fewer, for a change that is one statement (data-modifying CTEs make many one). On a
+    session not in a transaction (`sessions()`, not `sessions.begin()`); it commits durably
+    before this returns, as any transaction of the session would."""
+    connection = await connection_of(session)
+    if connection.is_in_transaction():
+        raise RuntimeError("fetch_alone on a session in a transaction: use fetch")
+    return await _run(connection, statement, params, None)
+
+
+async def _run(
+    connection: asyncpg.Connection,
+    statement: ClauseElement,
+    params: Mapping[str, Any],
+    values_of: Sequence[str] | None,
+) -> list[Row]:
     driver_statement = _compiled(statement, None if values_of is None else tuple(values_of))
     arguments = driver_statement.arguments(params)
-    connection = await _in_transaction(session)
     try:
         rows: list[Row] = await connection.fetch(
             driver_statement.compiled.string, *arguments, record_class=Row

@@ -130,13 +130,12 @@ class DeliveryWorker:
         return True
 
     async def _record_delivered(self, sent: list[Delivery]) -> None:
+        """Mark them delivered and record `notification.delivered` for each, in one statement
+        that is its own transaction (`repository.record_delivered`)."""
         now = self._runtime.clock.now()
-        async with self._runtime.sessions.begin() as session:
-            # Those settled meanwhile by another attempt are left out: their event is recorded.
-            delivered = await repository.mark_delivered(
-                session, notification_ids=[d.notification_id for d in sent], now=now
-            )
-            facts = [
+        events = [
+            self._follow_up(
+                each,
                 NotificationDelivered(
                     incident_id=each.incident_id,
                     notification_id=each.notification_id,
@@ -146,16 +145,19 @@ class DeliveryWorker:
                     language=each.language,
                     cause_event_id=each.cause_event_id,
                     delivered_at=now,
-                )
-                for each in delivered
-            ]
-            await add_events(
-                session,
-                outbox,
-                [self._follow_up(each, fact) for each, fact in zip(delivered, facts, strict=True)],
+                ),
             )
-        for each in delivered:
-            self._metrics.sent.labels(each.channel.value, each.template).inc()
+            for each in sent
+        ]
+        async with self._runtime.sessions() as session:
+            marked = await repository.record_delivered(
+                session, deliveries=list(zip(sent, events, strict=True)), now=now
+            )
+        if marked:
+            self._runtime.relay.wake()  # the events are committed; no session commit wakes it
+        for each in sent:
+            if each.notification_id in marked:
+                self._metrics.sent.labels(each.channel.value, each.template).inc()
 
     async def _record_failure(self, delivery: Delivery, error: str) -> None:
         settings, now = self._settings, self._runtime.clock.now()

@@ -1,19 +1,21 @@
 """All SQL of the notifier: the incident projection, deliveries and preferences. Never commits."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
+from incident_events import Event
 from incident_events.types import DeliveryChannel
 from incident_kit import driver
-from sqlalchemy import ARRAY, Row, Select, String, Table, any_, bindparam, or_, select, update
+from incident_kit.outbox import EVENT_COLUMNS, event_columns
+from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.domain import Delivery, IncidentView, PlannedMessage, Preferences
-from notifier.tables import DeliveryRow, IncidentRow, PreferenceRow
+from notifier.tables import DeliveryRow, IncidentRow, PreferenceRow, outbox
 
 _VIEW_FIELDS = tuple(IncidentView.__dataclass_fields__)
 
@@ -141,21 +143,19 @@ _ADD_DELIVERY = (
     .on_conflict_do_nothing(constraint="uq_deliveries_cause")
     .returning(*_DELIVERIES.c)
 )
-_MARK_DELIVERED = (
-    update(_DELIVERIES)
-    .where(
-        _DELIVERIES.c.notification_id
-        == any_(bindparam("the_notification_ids", type_=ARRAY(String))),
-        _DELIVERIES.c.status == "pending",
-    )
-    .values(
-        status="delivered",
-        attempts=_DELIVERIES.c.attempts + 1,
-        delivered_at=bindparam("delivered_now"),
-        error=None,
-        lease_until=None,
-    )
-    .returning(*_DELIVERIES.c)
+# Marking delivered and recording the events of those marked: one statement (record_delivered).
+_RECORD_DELIVERED = text(
+    f"WITH marked AS (UPDATE {_DELIVERIES.fullname} SET status = 'delivered',"
+    " attempts = attempts + 1, delivered_at = CAST(:delivered_now AS timestamptz),"
+    " error = NULL, lease_until = NULL"
+    " WHERE notification_id = ANY(CAST(:notification_id AS text[])) AND status = 'pending'"
+    " RETURNING notification_id),"
+    f" recorded AS (INSERT INTO {outbox.fullname} ({', '.join(n for n, _ in EVENT_COLUMNS)})"
+    f" SELECT {', '.join('e.' + n for n, _ in EVENT_COLUMNS)} FROM unnest("
+    + ", ".join(f"CAST(:{n} AS {t}[])" for n, t in (*EVENT_COLUMNS, ("notification_id", "text")))
+    + f") WITH ORDINALITY AS e({', '.join(n for n, _ in EVENT_COLUMNS)}, notification_id,"
+    " position) JOIN marked USING (notification_id) ORDER BY e.position)"
+    " SELECT notification_id FROM marked"
 )
 
 
@@ -282,14 +282,17 @@ async def claim_due_deliveries(
     return sorted((_delivery(row) for row in rows), key=lambda d: d.created_at)
 
 
-async def mark_delivered(
-    session: AsyncSession, *, notification_ids: list[str], now: datetime
-) -> list[Delivery]:
-    """The deliveries, now delivered, in the order given; those another attempt already
-    settled are left out."""
-    parameters = {"the_notification_ids": notification_ids, "delivered_now": now}
-    rows = {row.notification_id: row for row in await session.execute(_MARK_DELIVERED, parameters)}
-    return [_delivery(rows[i]) for i in notification_ids if i in rows]
+async def record_delivered(
+    session: AsyncSession, *, deliveries: Sequence[tuple[Delivery, Event[Any]]], now: datetime
+) -> set[str]:
+    """Mark the deliveries delivered and put each one's event in the outbox, in one statement
+    run as its own transaction (`driver.fetch_alone`: three round trips fewer than a
+    transaction around two); those another attempt already settled are left out, with their
+    events. Returns the notification ids marked."""
+    columns = event_columns(event for _, event in deliveries)
+    columns["notification_id"] = [delivery.notification_id for delivery, _ in deliveries]
+    rows = await driver.fetch_alone(session, _RECORD_DELIVERED, columns | {"delivered_now": now})
+    return {row.notification_id for row in rows}
 
 
 async def record_failed_attempt(
