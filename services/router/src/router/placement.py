@@ -42,7 +42,7 @@ async def choose_locked(
 @dataclass(frozen=True)
 class _Choice:
     decision: Decision
-    versions: dict[str, int]  # of the chosen among agents' rows, as read (repository.Eligible)
+    versions: dict[str, int]  # each eligible agent's row version as read (repository.Eligible)
 
 
 async def _choose(session: AsyncSession, incident: Incident) -> _Choice:
