@@ -31,21 +31,16 @@ async def numbers_drawn(intake: RunningIntake) -> int:
         return int((await connection.execute(text(query))).scalar_one())
 
 
-@pytest.mark.parametrize("intake_settings", [{"reference_block": 20}], ids=["block-of-20"])
-async def test_a_block_is_drawn_once_and_handed_out_in_order(
-    intake: RunningIntake, intake_settings: dict[str, Any]
+@pytest.mark.parametrize(
+    ("intake_settings", "drawn"),
+    [({"reference_block": 20}, 20), ({"reference_block": 1}, 3)],
+    ids=["block-of-20", "block-of-1"],
+)
+async def test_numbers_are_handed_out_in_order_drawn_a_block_at_a_time(
+    intake: RunningIntake, intake_settings: dict[str, Any], drawn: int
 ) -> None:
     numbers = await references_of_three_reports(intake)
 
     assert numbers == [1, 2, 3]
-    assert await numbers_drawn(intake) == 20  # one draw, for all three and more
-
-
-@pytest.mark.parametrize("intake_settings", [{"reference_block": 1}], ids=["block-of-1"])
-async def test_a_block_of_one_draws_each_reports_own_number(
-    intake: RunningIntake, intake_settings: dict[str, Any]
-) -> None:
-    numbers = await references_of_three_reports(intake)
-
-    assert numbers == [1, 2, 3]
-    assert await numbers_drawn(intake) == 3
+    # A block of 20: one draw, for all three and more; a block of 1: one per report.
+    assert await numbers_drawn(intake) == drawn

@@ -118,6 +118,19 @@ def event_columns(events: Iterable[Event[Any]]) -> dict[str, list[Any]]:
     return columns
 
 
+def insert_events_sql(table: Table, *, rows: str, alias: str) -> str:
+    """SQL text putting in the outbox `table` the events of `rows`: a FROM clause whose `alias`
+    has the EVENT_COLUMNS (bound as `event_columns` gives them) and a `position`, which orders
+    the events' ids. For a service's statement that writes events with rows of its own, as one
+    of its WITH queries; `wrote_outbox` then wakes the relay."""
+    names = [name for name, _ in EVENT_COLUMNS]
+    return (
+        f"INSERT INTO {table.fullname} ({', '.join(names)})"
+        f" SELECT {', '.join(f'{alias}.{name}' for name in names)}"
+        f" FROM {rows} ORDER BY {alias}.position"
+    )
+
+
 def wrote_outbox(session: AsyncSession) -> None:
     """Wake the relay once the session commits: for a service's statement that wrote outbox
     rows (`event_columns`) without `add_events`."""

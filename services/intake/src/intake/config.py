@@ -14,8 +14,6 @@ class IntakeSettings(ChannelSettings, ServiceSettings):
     # Off the path from a report to its assignment: its consumer gathers a batch for a few
     # milliseconds, applying fewer, larger transactions and leaving the CPU to that path first.
     consumer_gather_ms: float = Field(default=20.0, ge=0, le=1000)
-    # A group's statements take their rows as arrays, so its size does not meet PostgreSQL's
-    # limit of bind parameters; the limit bounds a group's transaction and its answers' wait.
     reference_block: int = Field(
         default=20,
         ge=1,
@@ -24,6 +22,8 @@ class IntakeSettings(ChannelSettings, ServiceSettings):
         "process: fewer round trips; numbers then follow creation order only within a process, "
         "and the rest of a block is skipped when it stops. 1: each group draws its own.",
     )
+    # A group's statements take their rows as arrays, so its size does not meet PostgreSQL's
+    # limit of bind parameters; the limit bounds a group's transaction and its answers' wait.
     group_commit_max_reports: int = Field(
         default=200,
         ge=1,

@@ -19,9 +19,7 @@ async def store_customers(
     """Each claim's customer as stored once the group's reports are applied."""
     resolution, read = await _resolve(session, claims, now=now)
     changes = domain.merge_customer_changes(resolution.claims)
-    stored, linked = await _store_changes(session, changes, resolution, read, now=now)
-    if resolution.links and not linked:
-        await repository.link_identities(session, links=resolution.links, now=now)
+    stored = await _store_changes(session, changes, resolution, read, now=now)
     if resolution.duplicates:
         await repository.record_duplicates(session, duplicates=resolution.duplicates, now=now)
     return [stored[customer_id] for customer_id in resolution.customer_ids]
@@ -48,10 +46,9 @@ async def _store_changes(
     read: dict[str, CustomerRef],
     *,
     now: datetime,
-) -> tuple[dict[str, CustomerRef], bool]:
-    """Write only the rows that change, and whether the resolution's links went in with the
-    new customers. Looking first only spares locks; conflicts are still settled by the
-    writes."""
+) -> dict[str, CustomerRef]:
+    """Write only the rows that change, and the resolution's links (with the new customers,
+    if any). Looking first only spares locks; conflicts are still settled by the writes."""
     # The customers the resolution creates are not looked up: one stored meanwhile (or before
     # its identities were) is not inserted, and is then updated like any stale row.
     # Those found by their identities were read with them (`read`).
@@ -69,6 +66,8 @@ async def _store_changes(
         if missing
         else {}
     )
+    if resolution.links and not missing:
+        await repository.link_identities(session, links=resolution.links, now=now)
     # Changed, or stored by a concurrent group since we looked: compared again under lock.
     stale = [
         c
@@ -80,4 +79,4 @@ async def _store_changes(
     # What a concurrent group stored meanwhile, already saying what our reports say.
     unsettled = [c.customer_id for c in stale if c.customer_id not in updated]
     settled = await repository.get_customers(session, customer_ids=unsettled) if unsettled else {}
-    return {**known, **inserted, **updated, **settled}, bool(missing)
+    return {**known, **inserted, **updated, **settled}

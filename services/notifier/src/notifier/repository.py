@@ -9,7 +9,7 @@ from typing import Any, cast
 from incident_events import Event
 from incident_events.types import DeliveryChannel
 from incident_kit import driver
-from incident_kit.outbox import EVENT_COLUMNS, event_columns
+from incident_kit.outbox import EVENT_COLUMNS, event_columns, insert_events_sql
 from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,14 +96,13 @@ def _lock_incident(setting: tuple[str, ...]) -> Select[Any]:
         .returning(*(_INCIDENTS.c[name] for name in _VIEW_FIELDS))
         .cte("locked")
     )
-    preferences = cast(Table, PreferenceRow.__table__)
     return select(
         locked,
-        preferences.c.customer_id.label("preferences_of"),
-        preferences.c.language.label("preferred_language"),
-        preferences.c.email.label("preferred_email"),
-        preferences.c.channels.label("preferred_channels"),
-    ).outerjoin(preferences, preferences.c.customer_id == locked.c.customer_id)
+        _PREFERENCES.c.customer_id.label("preferences_of"),
+        _PREFERENCES.c.language.label("preferred_language"),
+        _PREFERENCES.c.email.label("preferred_email"),
+        _PREFERENCES.c.channels.label("preferred_channels"),
+    ).outerjoin(_PREFERENCES, _PREFERENCES.c.customer_id == locked.c.customer_id)
 
 
 _SAVE_INCIDENT = (
@@ -143,6 +142,13 @@ _ADD_DELIVERY = (
     .on_conflict_do_nothing(constraint="uq_deliveries_cause")
     .returning(*_DELIVERIES.c)
 )
+# The events given, each with its delivery's id, of the deliveries marked.
+_DELIVERED_EVENTS = (
+    "unnest("
+    + ", ".join(f"CAST(:{n} AS {t}[])" for n, t in (*EVENT_COLUMNS, ("notification_id", "text")))
+    + f") WITH ORDINALITY AS e({', '.join(n for n, _ in EVENT_COLUMNS)}, notification_id,"
+    " position) JOIN marked USING (notification_id)"
+)
 # Marking delivered and recording the events of those marked: one statement (record_delivered).
 _RECORD_DELIVERED = text(
     f"WITH marked AS (UPDATE {_DELIVERIES.fullname} SET status = 'delivered',"
@@ -150,12 +156,9 @@ _RECORD_DELIVERED = text(
     " error = NULL, lease_until = NULL"
     " WHERE notification_id = ANY(CAST(:notification_id AS text[])) AND status = 'pending'"
     " RETURNING notification_id),"
-    f" recorded AS (INSERT INTO {outbox.fullname} ({', '.join(n for n, _ in EVENT_COLUMNS)})"
-    f" SELECT {', '.join('e.' + n for n, _ in EVENT_COLUMNS)} FROM unnest("
-    + ", ".join(f"CAST(:{n} AS {t}[])" for n, t in (*EVENT_COLUMNS, ("notification_id", "text")))
-    + f") WITH ORDINALITY AS e({', '.join(n for n, _ in EVENT_COLUMNS)}, notification_id,"
-    " position) JOIN marked USING (notification_id) ORDER BY e.position)"
-    " SELECT notification_id FROM marked"
+    " recorded AS ("
+    + insert_events_sql(outbox, rows=_DELIVERED_EVENTS, alias="e")
+    + ") SELECT notification_id FROM marked"
 )
 
 

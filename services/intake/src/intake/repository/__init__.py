@@ -36,7 +36,7 @@ from intake.repository.reports import (
     open_incidents_by_dedup_key,
     replays_of,
 )
-from intake.repository.timeline import add_to_timeline, public_timeline, record_change
+from intake.repository.timeline import public_timeline, record_change
 
 __all__ = [
     "ClientKey",
@@ -47,7 +47,6 @@ __all__ = [
     "NewIncident",
     "StoredKey",
     "add_key",
-    "add_to_timeline",
     "all_keys",
     "amend_customer",
     "bind_idempotency_keys",

@@ -16,7 +16,7 @@ from typing import Any
 
 from incident_events import Event
 from incident_kit import driver
-from incident_kit.outbox import EVENT_COLUMNS, event_columns, wrote_outbox
+from incident_kit.outbox import EVENT_COLUMNS, event_columns, insert_events_sql, wrote_outbox
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,9 +83,9 @@ INSERT_INCIDENTS = text(
     f" ON CONFLICT (client_id, dedup_key) WHERE {OPEN_INCIDENT.text} DO NOTHING"
     " RETURNING incident_id),"
     # Outbox ids follow the reports' order.
-    f" reported AS (INSERT INTO {outbox.fullname} ({', '.join(n for n, _ in EVENT_COLUMNS)})"
-    f" SELECT {', '.join('r.' + n for n, _ in EVENT_COLUMNS)}"
-    " FROM report r JOIN inserted USING (incident_id) ORDER BY r.position),"
+    " reported AS ("
+    + insert_events_sql(outbox, rows="report r JOIN inserted USING (incident_id)", alias="r")
+    + "),"
     f" bound AS (UPDATE {KEYS} k SET incident_id = r.incident_id"
     " FROM report r JOIN inserted USING (incident_id)"
     " WHERE k.client_id = r.key_client AND k.key = r.key_name)"
