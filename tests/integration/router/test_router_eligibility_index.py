@@ -1,7 +1,7 @@
 """Choosing among many agents reads only those who could take the incident: the eligibility
-query goes through the index of online agents by skills and languages, not over every agent
-registered. Checked on the real database with the transaction's own table statistics, so no
-timing is involved.
+query goes through an index of the online agents (by skills and languages, or by tier for an
+incident that needs no skill), not over every agent registered. Checked on the real database
+with the transaction's own table statistics, so no timing is involved.
 
 With 10,000 agents. Among 1,000 the table is 25 pages, and PostgreSQL may rightly read it whole
 (0.4 ms there, against 0.2 through the index); the index is what keeps a decision cheap as
@@ -30,18 +30,32 @@ INSERT_AGENTS = text(
     " CASE WHEN n % 10 = 9 THEN 'offline' ELSE 'online' END, n % 4"
     " FROM generate_series(0, :agents - 1) AS n"
 )
+# Agent n: online only if n % 100 == 0 (most agents registered are offline at any time), load
+# 0 if n % 200 == 0, else 1 of 4.
+INSERT_MOSTLY_OFFLINE_AGENTS = text(
+    "INSERT INTO router.agents (agent_id, name, skills, languages, tier, capacity, presence,"
+    " active_count)"
+    " SELECT 'agent-' || n, 'Agent ' || n, '{}'::jsonb, '[\"en\"]'::jsonb, 1, 4,"
+    " CASE WHEN n % 100 = 0 THEN 'online' ELSE 'offline' END,"
+    " CASE WHEN n % 200 = 0 THEN 0 ELSE 1 END"
+    " FROM generate_series(0, :agents - 1) AS n"
+)
 AGENT_SCANS = text(
     "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
     " WHERE relid = 'router.agents'::regclass"
 )
 
 
-@pytest.fixture
-async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+@pytest.fixture(params=["skills and languages"])
+async def sessions(
+    fresh_database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The agents table with the 10,000 agents of `request.param`'s tests, analyzed."""
     await asyncio.to_thread(harness.migrate, fresh_database_url, "router")
     engine = create_engine(fresh_database_url)
+    insert = {"skills and languages": INSERT_AGENTS, "mostly offline": INSERT_MOSTLY_OFFLINE_AGENTS}
     async with engine.begin() as connection:
-        await connection.execute(INSERT_AGENTS, {"skills": SKILLS, "agents": AGENTS})
+        await connection.execute(insert[request.param], {"skills": SKILLS, "agents": AGENTS})
     async with engine.connect() as connection:  # statistics, as autovacuum would gather them
         await connection.execute(text("ANALYZE router.agents"))
     yield create_session_factory(engine)
@@ -83,3 +97,16 @@ async def test_offline_agents_are_not_in_the_index_and_never_chosen(
 
     assert tied == []
     assert (seq_scans, index_scans) == (0, 1)
+
+
+@pytest.mark.parametrize("sessions", ["mostly offline"], indirect=True)
+async def test_an_incident_needing_no_skill_reads_only_the_online_agents(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # No skill required: the GIN index has nothing to search by; 100 of 10,000 are online.
+    incident = Incident("inc-3", Severity.LOW, "en", required_skills=())
+    tied, (seq_scans, index_scans) = await decide(sessions, incident)
+
+    # Online: agents 0, 100, 200, ...; at load 0 of them: 0, 200, 400, ...
+    assert {agent.agent_id for agent in tied} == {f"agent-{n}" for n in range(0, AGENTS, 200)}
+    assert (seq_scans, index_scans) == (0, 1), "the agents table was read whole"

@@ -33,6 +33,9 @@ class AgentRow(Base):
             postgresql_using="gin",
             postgresql_where=text("presence = 'online'"),
         ),
+        # The same agents by tier, for an incident that needs no skill: the GIN index has no
+        # key to search for it by, and the table holds every agent ever registered.
+        Index("ix_agents_online_by_tier", "tier", postgresql_where=text("presence = 'online'")),
     )
 
     agent_id: Mapped[str] = mapped_column(Text, primary_key=True)
