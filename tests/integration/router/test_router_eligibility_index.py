@@ -1,7 +1,8 @@
 """Choosing among many agents reads only those who could take the incident: the eligibility
 query goes through an index of the online agents (by skills and languages, or by tier for an
 incident that needs no skill), not over every agent registered. Checked on the real database
-with the transaction's own table statistics, so no timing is involved.
+with the transaction's own table statistics, so no timing is involved, and with the generic
+plan that PostgreSQL makes for a prepared statement executed often.
 
 With 10,000 agents. Among 1,000 the table is 25 pages, and PostgreSQL may rightly read it whole
 (0.4 ms there, against 0.2 through the index); the index is what keeps a decision cheap as
@@ -68,6 +69,9 @@ async def decide(
     """The agents tied for the incident, and the sequential and index scans of the agents
     table that choosing them took (this transaction's own counts)."""
     async with sessions.begin() as session:
+        # Planned as the service's prepared statement is after its fifth execution: generically,
+        # for any parameters.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
         tied = eligible.agents
         seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()

@@ -112,7 +112,10 @@ def _least_loaded_eligible() -> Select[Any]:
         func.rank().over(order_by=load).label("load_rank"),
         literal_column(f"{agents.fullname}.xmin").label("version"),
     ).where(
-        agents.c.presence == ONLINE,
+        # A literal, not a parameter: the indexes of online agents are partial, and a prepared
+        # statement's generic plan (PostgreSQL's after five executions) can use a partial index
+        # only when the statement itself implies the index's condition.
+        agents.c.presence == literal_column(f"'{ONLINE}'"),
         agents.c.active_count < agents.c.capacity,
         agents.c.tier >= bindparam("min_tier"),
         agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
