@@ -8,13 +8,11 @@ With 10,000 agents. Among 1,000 the table is 25 pages, and PostgreSQL may rightl
 (0.4 ms there, against 0.2 through the index); the index is what keeps a decision cheap as
 agents grow, and when most of those registered are offline."""
 
-import asyncio
 from collections.abc import AsyncIterator
 
-import harness
 import pytest
+import query_plans
 from incident_events.types import Severity
-from incident_kit.database import create_engine, create_session_factory
 from router import repository
 from router.domain import Agent, Incident
 from sqlalchemy import text
@@ -41,41 +39,31 @@ INSERT_MOSTLY_OFFLINE_AGENTS = text(
     " CASE WHEN n % 200 = 0 THEN 0 ELSE 1 END"
     " FROM generate_series(0, :agents - 1) AS n"
 )
-AGENT_SCANS = text(
-    "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
-    " WHERE relid = 'router.agents'::regclass"
-)
 
 
 @pytest.fixture(params=["skills and languages"])
 async def sessions(
     fresh_database_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The agents table with the 10,000 agents of `request.param`'s tests, analyzed."""
-    await asyncio.to_thread(harness.migrate, fresh_database_url, "router")
-    engine = create_engine(fresh_database_url)
+    """The agents table with the 10,000 agents of `request.param`'s tests."""
     insert = {"skills and languages": INSERT_AGENTS, "mostly offline": INSERT_MOSTLY_OFFLINE_AGENTS}
-    async with engine.begin() as connection:
-        await connection.execute(insert[request.param], {"skills": SKILLS, "agents": AGENTS})
-    async with engine.connect() as connection:  # statistics, as autovacuum would gather them
-        await connection.execute(text("ANALYZE router.agents"))
-    yield create_session_factory(engine)
-    await engine.dispose()
+    params = {"skills": SKILLS, "agents": AGENTS}
+    async with query_plans.seeded(
+        fresh_database_url, "router", insert[request.param], params
+    ) as sessions:
+        yield sessions
 
 
 async def decide(
     sessions: async_sessionmaker[AsyncSession], incident: Incident
 ) -> tuple[list[Agent], tuple[int, int]]:
     """The agents tied for the incident, and the sequential and index scans of the agents
-    table that choosing them took (this transaction's own counts)."""
+    table that choosing them took, planned as the service's prepared statement is."""
     async with sessions.begin() as session:
-        # Planned as the service's prepared statement is after its fifth execution: generically,
-        # for any parameters.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        await query_plans.plan_generically(session)
         eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
-        tied = eligible.agents
-        seq_scans, index_scans = (await session.execute(AGENT_SCANS)).one()
-    return tied, (seq_scans, index_scans)
+        reads = await query_plans.reads_of(session, "router.agents")
+    return eligible.agents, (reads.sequential_scans, reads.index_scans)
 
 
 async def test_a_decision_among_ten_thousand_agents_reads_only_the_eligible_ones(

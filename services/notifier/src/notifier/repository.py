@@ -10,6 +10,7 @@ from incident_events import Event
 from incident_events.types import DeliveryChannel
 from incident_kit import driver
 from incident_kit.outbox import EVENT_COLUMNS, event_columns, insert_events_sql
+from incident_kit.sql_constant import constant
 from sqlalchemy import Row, Select, Table, bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -267,7 +268,7 @@ async def claim_due_deliveries(
     due = (
         select(DeliveryRow.notification_id)
         .where(
-            DeliveryRow.status == "pending",
+            DeliveryRow.status == constant("pending"),
             DeliveryRow.next_attempt_at <= now,
             or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
         )
@@ -309,7 +310,10 @@ async def record_failed_attempt(
     """Count a failed attempt and schedule the next; the delivery, now failed, if `give_up`."""
     statement = (
         update(DeliveryRow)
-        .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
+        .where(
+            DeliveryRow.notification_id == notification_id,
+            DeliveryRow.status == constant("pending"),
+        )
         .values(
             attempts=DeliveryRow.attempts + 1,
             error=error[:2000],

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from incident_events.types import Severity
 from incident_kit import driver
+from incident_kit.sql_constant import constant
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    case,
     delete,
     exists,
     func,
@@ -37,14 +37,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from router.domain import ONLINE, SEVERITY_RANK, Agent, Incident
+from router.domain import ONLINE, Agent, Incident
 from router.tables import AgentRow, AssignmentRow
 
-_QUEUE_ORDER = (
-    case({str(s): rank for s, rank in SEVERITY_RANK.items()}, value=AssignmentRow.severity),
-    AssignmentRow.queued_at,
-    AssignmentRow.incident_id,
-)
+# The queue's order, as ix_assignments_queue holds it: the head is read from the index, not
+# sorted out of every queued row.
+_QUEUE_ORDER = (AssignmentRow.severity_rank, AssignmentRow.queued_at, AssignmentRow.incident_id)
 
 
 def to_agent(row: AgentRow) -> Agent:
@@ -75,7 +73,7 @@ def to_incident(row: AssignmentRow) -> Incident:
 
 async def online_agents(session: AsyncSession) -> list[Agent]:
     """A snapshot without locks: the candidates; the chosen one is locked afterwards."""
-    rows = await session.scalars(select(AgentRow).where(AgentRow.presence == ONLINE))
+    rows = await session.scalars(select(AgentRow).where(AgentRow.presence == constant(ONLINE)))
     return [to_agent(row) for row in rows]
 
 
@@ -112,10 +110,8 @@ def _least_loaded_eligible() -> Select[Any]:
         func.rank().over(order_by=load).label("load_rank"),
         literal_column(f"{agents.fullname}.xmin").label("version"),
     ).where(
-        # A literal, not a parameter: the indexes of online agents are partial, and a prepared
-        # statement's generic plan (PostgreSQL's after five executions) can use a partial index
-        # only when the statement itself implies the index's condition.
-        agents.c.presence == literal_column(f"'{ONLINE}'"),
+        # A constant, not a parameter: the indexes of online agents are partial (sql_constant).
+        agents.c.presence == constant(ONLINE),
         agents.c.active_count < agents.c.capacity,
         agents.c.tier >= bindparam("min_tier"),
         agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
@@ -342,7 +338,7 @@ async def lock_queue(session: AsyncSession, *, limit: int) -> list[Incident]:
     """The head of the queue, locked; rows another replica is placing right now are skipped."""
     query = (
         select(AssignmentRow)
-        .where(AssignmentRow.status == "queued")
+        .where(AssignmentRow.status == constant("queued"))
         .order_by(*_QUEUE_ORDER)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -354,7 +350,7 @@ async def lock_queue(session: AsyncSession, *, limit: int) -> list[Incident]:
 async def queued(session: AsyncSession, *, limit: int, offset: int) -> list[AssignmentRow]:
     query = (
         select(AssignmentRow)
-        .where(AssignmentRow.status == "queued")
+        .where(AssignmentRow.status == constant("queued"))
         .order_by(*_QUEUE_ORDER)
         .limit(limit)
         .offset(offset)
@@ -363,7 +359,7 @@ async def queued(session: AsyncSession, *, limit: int, offset: int) -> list[Assi
 
 
 async def queue_depth(session: AsyncSession) -> int:
-    query = select(func.count()).where(AssignmentRow.status == "queued")
+    query = select(func.count()).where(AssignmentRow.status == constant("queued"))
     return int(await session.scalar(query) or 0)
 
 
@@ -371,7 +367,7 @@ async def lock_assigned_to(session: AsyncSession, *, agent_id: str) -> list[Inci
     """The agent's open incidents, locked; one being resolved right now is left to that release."""
     query = (
         select(AssignmentRow)
-        .where(AssignmentRow.agent_id == agent_id, AssignmentRow.status == "assigned")
+        .where(AssignmentRow.agent_id == agent_id, AssignmentRow.status == constant("assigned"))
         .order_by(*_QUEUE_ORDER)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

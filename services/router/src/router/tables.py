@@ -6,11 +6,31 @@ from typing import Any
 from incident_kit.database import service_metadata
 from incident_kit.inbox import inbox_table
 from incident_kit.outbox import outbox_table
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, Text, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from router.domain import SEVERITY_RANK
+
 metadata = service_metadata("router")
+
+# An incident's place in the queue by severity (domain.SEVERITY_RANK), kept by PostgreSQL in
+# a generated column so that the queue index can hold incidents in the order they are served.
+SEVERITY_RANK_SQL = (
+    "CASE severity "
+    + " ".join(f"WHEN '{severity}' THEN {rank}" for severity, rank in SEVERITY_RANK.items())
+    + " END"
+)
 
 
 class Base(DeclarativeBase):
@@ -56,8 +76,14 @@ class AssignmentRow(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         CheckConstraint("status IN ('assigned', 'queued', 'released')", name="status"),
-        # The queue: only queued rows, in the order they are served.
-        Index("ix_assignments_queue", "queued_at", postgresql_where=text("status = 'queued'")),
+        # The queue: only queued rows, in the order they are served (repository._QUEUE_ORDER).
+        Index(
+            "ix_assignments_queue",
+            "severity_rank",
+            "queued_at",
+            "incident_id",
+            postgresql_where=text("status = 'queued'"),
+        ),
         Index("ix_assignments_agent", "agent_id", postgresql_where=text("status = 'assigned'")),
     )
 
@@ -66,6 +92,9 @@ class AssignmentRow(Base):
     status: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(Text)
+    severity_rank: Mapped[int] = mapped_column(
+        SmallInteger, Computed(SEVERITY_RANK_SQL, persisted=True)
+    )
     language: Mapped[str] = mapped_column(Text)
     required_skills: Mapped[list[str]] = mapped_column(JSONB)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

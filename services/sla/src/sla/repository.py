@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from incident_events.types import SlaMetric
 from incident_kit import driver
+from incident_kit.sql_constant import constant
 from sqlalchemy import Table, bindparam, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,7 +170,7 @@ async def due_clocks(session: AsyncSession, *, settled: datetime, limit: int) ->
     watermark.py), locked for this replica; clocks another replica is firing are skipped."""
     query = (
         select(ClockRow)
-        .where(ClockRow.status == RUNNING, ClockRow.next_fire_at <= settled)
+        .where(ClockRow.status == constant(RUNNING), ClockRow.next_fire_at <= settled)
         .order_by(ClockRow.next_fire_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -178,12 +179,12 @@ async def due_clocks(session: AsyncSession, *, settled: datetime, limit: int) ->
 
 
 async def earliest_next_fire(session: AsyncSession) -> datetime | None:
-    query = select(func.min(ClockRow.next_fire_at)).where(ClockRow.status == RUNNING)
+    query = select(func.min(ClockRow.next_fire_at)).where(ClockRow.status == constant(RUNNING))
     return (await session.execute(query)).scalar_one()
 
 
 async def count_running(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(ClockRow).where(ClockRow.status == RUNNING)
+    query = select(func.count()).select_from(ClockRow).where(ClockRow.status == constant(RUNNING))
     return int((await session.execute(query)).scalar_one())
 
 
