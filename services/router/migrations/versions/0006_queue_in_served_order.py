@@ -3,6 +3,9 @@ generated column, severity_rank), then time queued, then id, so the head of the 
 from the index. Before, it held them by time alone and every look at the head sorted the whole
 queue (20-25 ms a look with 19,108 queued).
 
+Adding a stored generated column rewrites the assignments table under an exclusive lock: the
+router waits for it (seconds per million rows), so run it at a quiet hour on a large table.
+
 Revision ID: 0006
 Revises: 0005
 """
