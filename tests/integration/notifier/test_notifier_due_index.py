@@ -3,10 +3,8 @@ pending ones, however many messages were delivered before: every incident leaves
 behind. Checked on the real database with the transaction's own table statistics (no timing),
 and with the generic plan PostgreSQL makes for a prepared statement executed often."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import query_plans
 from notifier import repository
 from sqlalchemy import text
@@ -25,25 +23,28 @@ INSERT_DELIVERIES = text(
 )
 
 
-@pytest.fixture
-async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The deliveries table with 1,000 pending among 20,000."""
-    async with query_plans.seeded(
-        fresh_database_url, "notifier", INSERT_DELIVERIES, {"deliveries": DELIVERIES}
-    ) as sessions:
-        yield sessions
+pytestmark = query_plans.seeded(
+    query_plans.Seed(
+        "1,000 pending deliveries among 20,000",
+        "notifier",
+        INSERT_DELIVERIES,
+        {"deliveries": DELIVERIES},
+    )
+)
 
 
 async def test_the_worker_reads_only_the_due_pending_deliveries(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     now = datetime.fromtimestamp(90, UTC)  # pending deliveries 0, 20, 40, 60 and 80 are due
-    async with sessions.begin() as session:
-        await query_plans.plan_generically(session)
-        claimed = await repository.claim_due_deliveries(
-            session, now=now, lease_until=datetime.fromtimestamp(120, UTC), limit=100
-        )
-        reads = await query_plans.reads_of(session, "notifier.deliveries")
+    lease_until = datetime.fromtimestamp(120, UTC)
+    claimed, reads = await query_plans.generic_reads(
+        seeded_sessions,
+        "notifier.deliveries",
+        lambda session: repository.claim_due_deliveries(
+            session, now=now, lease_until=lease_until, limit=100
+        ),
+    )
 
     assert [d.notification_id for d in claimed] == [f"ntf-{n}" for n in range(0, 100, 20)]
     assert reads.sequential_scans == 0, "the deliveries table was read whole"

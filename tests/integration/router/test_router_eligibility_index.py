@@ -8,9 +8,6 @@ With 10,000 agents. Among 1,000 the table is 25 pages, and PostgreSQL may rightl
 (0.4 ms there, against 0.2 through the index); the index is what keeps a decision cheap as
 agents grow, and when most of those registered are offline."""
 
-from collections.abc import AsyncIterator
-
-import pytest
 import query_plans
 from incident_events.types import Severity
 from router import repository
@@ -41,17 +38,17 @@ INSERT_MOSTLY_OFFLINE_AGENTS = text(
 )
 
 
-@pytest.fixture(params=["skills and languages"])
-async def sessions(
-    fresh_database_url: str, request: pytest.FixtureRequest
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The agents table with the 10,000 agents of `request.param`'s tests."""
-    insert = {"skills and languages": INSERT_AGENTS, "mostly offline": INSERT_MOSTLY_OFFLINE_AGENTS}
-    params = {"skills": SKILLS, "agents": AGENTS}
-    async with query_plans.seeded(
-        fresh_database_url, "router", insert[request.param], params
-    ) as sessions:
-        yield sessions
+AGENTS_BY_SKILL = query_plans.Seed(
+    "10,000 agents by skill and language",
+    "router",
+    INSERT_AGENTS,
+    {"skills": SKILLS, "agents": AGENTS},
+)
+MOSTLY_OFFLINE = query_plans.Seed(
+    "10,000 agents, 100 online", "router", INSERT_MOSTLY_OFFLINE_AGENTS, {"agents": AGENTS}
+)
+by_skill = query_plans.seeded(AGENTS_BY_SKILL)
+mostly_offline = query_plans.seeded(MOSTLY_OFFLINE)
 
 
 async def decide(
@@ -59,18 +56,20 @@ async def decide(
 ) -> tuple[list[Agent], tuple[int, int]]:
     """The agents tied for the incident, and the sequential and index scans of the agents
     table that choosing them took, planned as the service's prepared statement is."""
-    async with sessions.begin() as session:
-        await query_plans.plan_generically(session)
-        eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=1)
-        reads = await query_plans.reads_of(session, "router.agents")
+    eligible, reads = await query_plans.generic_reads(
+        sessions,
+        "router.agents",
+        lambda session: repository.least_loaded_eligible(session, incident=incident, min_tier=1),
+    )
     return eligible.agents, (reads.sequential_scans, reads.index_scans)
 
 
+@by_skill
 async def test_a_decision_among_ten_thousand_agents_reads_only_the_eligible_ones(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     incident = Incident("inc-1", Severity.HIGH, "cs", required_skills=("skill-8",))
-    tied, (seq_scans, index_scans) = await decide(sessions, incident)
+    tied, (seq_scans, index_scans) = await decide(seeded_sessions, incident)
 
     # Skill 8 of 50 in Czech: agents 8, 58, 108, ... (all even, so all speak Czech), at load
     # 0 when n % 4 == 0: the least loaded of the 200 eligible are agents 8, 108, 208, ...
@@ -80,24 +79,25 @@ async def test_a_decision_among_ten_thousand_agents_reads_only_the_eligible_ones
     assert (seq_scans, index_scans) == (0, 1), "the agents table was read whole"
 
 
+@by_skill
 async def test_offline_agents_are_not_in_the_index_and_never_chosen(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # Agents n % 10 == 9 are offline; skill 9 (n % 50 == 9) belongs to offline agents only.
     incident = Incident("inc-2", Severity.LOW, "en", required_skills=("skill-9",))
-    tied, (seq_scans, index_scans) = await decide(sessions, incident)
+    tied, (seq_scans, index_scans) = await decide(seeded_sessions, incident)
 
     assert tied == []
     assert (seq_scans, index_scans) == (0, 1)
 
 
-@pytest.mark.parametrize("sessions", ["mostly offline"], indirect=True)
+@mostly_offline
 async def test_an_incident_needing_no_skill_reads_only_the_online_agents(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # No skill required: the GIN index has nothing to search by; 100 of 10,000 are online.
     incident = Incident("inc-3", Severity.LOW, "en", required_skills=())
-    tied, (seq_scans, index_scans) = await decide(sessions, incident)
+    tied, (seq_scans, index_scans) = await decide(seeded_sessions, incident)
 
     # Online: agents 0, 100, 200, ...; at load 0 of them: 0, 200, 400, ...
     assert {agent.agent_id for agent in tied} == {f"agent-{n}" for n in range(0, AGENTS, 200)}

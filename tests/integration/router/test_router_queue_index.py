@@ -4,9 +4,6 @@ does each time an agent frees up, so a storm's queue must not make each look cos
 Checked on the real database with the transaction's own table statistics (no timing), and
 with the generic plan PostgreSQL makes for a prepared statement executed often."""
 
-from collections.abc import AsyncIterator
-
-import pytest
 import query_plans
 from router import repository
 from sqlalchemy import text
@@ -27,22 +24,21 @@ INSERT_ASSIGNMENTS = text(
 )
 
 
-@pytest.fixture
-async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The assignments table with 10,000 incidents queued among 20,000."""
-    async with query_plans.seeded(
-        fresh_database_url, "router", INSERT_ASSIGNMENTS, {"incidents": INCIDENTS}
-    ) as sessions:
-        yield sessions
+pytestmark = query_plans.seeded(
+    query_plans.Seed(
+        "10,000 queued among 20,000", "router", INSERT_ASSIGNMENTS, {"incidents": INCIDENTS}
+    )
+)
 
 
 async def test_the_head_of_a_deep_queue_is_read_from_the_index_in_served_order(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions.begin() as session:
-        await query_plans.plan_generically(session)
-        head = await repository.lock_queue(session, limit=10)
-        reads = await query_plans.reads_of(session, "router.assignments")
+    head, reads = await query_plans.generic_reads(
+        seeded_sessions,
+        "router.assignments",
+        lambda session: repository.lock_queue(session, limit=10),
+    )
 
     # The queued critical ones (n % 8 == 6) come first, oldest first: 6, 14, 22, ...
     assert [incident.incident_id for incident in head] == [f"inc-{n:05d}" for n in range(6, 80, 8)]
@@ -51,14 +47,15 @@ async def test_the_head_of_a_deep_queue_is_read_from_the_index_in_served_order(
 
 
 async def test_the_queue_page_after_the_critical_ones_goes_on_with_the_high_ones(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # 2,500 critical queued (n % 8 == 6); the next page of the operators' view starts with the
     # oldest high one (n % 8 == 2), read from the index as well.
-    async with sessions.begin() as session:
-        await query_plans.plan_generically(session)
-        page = await repository.queued(session, limit=3, offset=2_500)
-        reads = await query_plans.reads_of(session, "router.assignments")
+    page, reads = await query_plans.generic_reads(
+        seeded_sessions,
+        "router.assignments",
+        lambda session: repository.queued(session, limit=3, offset=2_500),
+    )
 
     assert [row.incident_id for row in page] == ["inc-00002", "inc-00010", "inc-00018"]
     assert reads.sequential_scans == 0, "the assignments table was read whole"

@@ -3,10 +3,8 @@ however many clocks have stopped before: every incident leaves two behind, so a 
 holds millions. Checked on the real database with the transaction's own table statistics (no
 timing), and with the generic plan PostgreSQL makes for a prepared statement executed often."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import query_plans
 from sla import repository
 from sqlalchemy import text
@@ -26,23 +24,20 @@ INSERT_CLOCKS = text(
 )
 
 
-@pytest.fixture
-async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """The clocks table with 1,000 running clocks among 20,000."""
-    async with query_plans.seeded(
-        fresh_database_url, "sla", INSERT_CLOCKS, {"clocks": CLOCKS}
-    ) as sessions:
-        yield sessions
+pytestmark = query_plans.seeded(
+    query_plans.Seed("1,000 running clocks among 20,000", "sla", INSERT_CLOCKS, {"clocks": CLOCKS})
+)
 
 
 async def test_the_timer_reads_only_the_due_running_clocks(
-    sessions: async_sessionmaker[AsyncSession],
+    seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     settled = datetime.fromtimestamp(90, UTC)  # running clocks 0, 20, 40, 60 and 80 are due
-    async with sessions.begin() as session:
-        await query_plans.plan_generically(session)
-        due = await repository.due_clocks(session, settled=settled, limit=100)
-        reads = await query_plans.reads_of(session, "sla.clocks")
+    due, reads = await query_plans.generic_reads(
+        seeded_sessions,
+        "sla.clocks",
+        lambda session: repository.due_clocks(session, settled=settled, limit=100),
+    )
 
     assert [clock.clock_id for clock in due] == [f"clock-{n}" for n in range(0, 100, 20)]
     assert reads.sequential_scans == 0, "the clocks table was read whole"
