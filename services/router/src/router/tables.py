@@ -26,10 +26,12 @@ metadata = service_metadata("router")
 
 # An incident's place in the queue by severity (domain.SEVERITY_RANK), kept by PostgreSQL in
 # a generated column so that the queue index can hold incidents in the order they are served.
+# Spelled as PostgreSQL gives it back (casts, ELSE NULL), so that the check of this metadata
+# against the migrations (alembic's autogenerate) compares the expression itself.
 SEVERITY_RANK_SQL = (
     "CASE severity "
-    + " ".join(f"WHEN '{severity}' THEN {rank}" for severity, rank in SEVERITY_RANK.items())
-    + " END"
+    + " ".join(f"WHEN '{severity}'::text THEN {rank}" for severity, rank in SEVERITY_RANK.items())
+    + " ELSE NULL::integer END"
 )
 
 
