@@ -1,6 +1,4 @@
-"""Test bootstrap: the real local Kafka and PostgreSQL come from the devstack plugin."""
+"""Test bootstrap: the real local Kafka and PostgreSQL come from the devstack plugin; the
+query-plan tests' seeded database from `query_plans`."""
 
-from query_plans import seeded_sessions
-
-pytest_plugins = ["incident_devstack.pytest_plugin"]
-__all__ = ["seeded_sessions"]
+pytest_plugins = ["incident_devstack.pytest_plugin", "query_plans"]

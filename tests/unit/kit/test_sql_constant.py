@@ -18,7 +18,3 @@ def test_a_status_is_spelled_in_the_statement_not_sent_as_a_parameter() -> None:
 
 def test_a_quote_inside_a_constant_is_doubled() -> None:
     assert sql_of(select(constant("it's"))) == "SELECT 'it''s'"
-
-
-def test_a_number_is_spelled_as_a_number() -> None:
-    assert sql_of(select(constant(3))) == "SELECT 3"

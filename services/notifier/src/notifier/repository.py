@@ -310,10 +310,7 @@ async def record_failed_attempt(
     """Count a failed attempt and schedule the next; the delivery, now failed, if `give_up`."""
     statement = (
         update(DeliveryRow)
-        .where(
-            DeliveryRow.notification_id == notification_id,
-            DeliveryRow.status == constant("pending"),
-        )
+        .where(DeliveryRow.notification_id == notification_id, DeliveryRow.status == "pending")
         .values(
             attempts=DeliveryRow.attempts + 1,
             error=error[:2000],

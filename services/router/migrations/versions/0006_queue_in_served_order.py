@@ -20,7 +20,8 @@ branch_labels = None
 depends_on = None
 
 QUEUED = sa.text("status = 'queued'")
-# router.domain.SEVERITY_RANK, as router.tables spells it.
+# router.domain.SEVERITY_RANK in SQL (router.tables.SEVERITY_RANK_SQL, there with the casts
+# PostgreSQL gives back).
 SEVERITY_RANK = (
     "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
     " WHEN 'low' THEN 3 END"
