@@ -78,6 +78,36 @@ async def test_a_transaction_begun_on_the_driver_is_the_sessions_own(
         await engine.dispose()
 
 
+async def test_each_transaction_of_a_session_runs_its_own_driver_statements(
+    fresh_database_url: str,
+) -> None:
+    """The driver connection a session's transaction found is kept for that transaction only:
+    after a commit or a rollback, the session's next transaction runs the next statements, and
+    undoes them when it is rolled back, though the pool may hand it another connection."""
+    engine = create_engine(fresh_database_url, application_name="driver-test")
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (note_id text PRIMARY KEY, body text)"))
+    add = {"values_of": ["note_id", "body"]}
+    current = select(text("pg_current_xact_id()::text"))
+    try:
+        async with sessions() as session:
+            await driver.fetch(session, ADD_NOTE, {"note_id": "kept", "body": "a"}, **add)
+            (first,) = await driver.fetch(session, current, {})
+            await session.commit()
+            await driver.fetch(session, ADD_NOTE, {"note_id": "undone", "body": "b"}, **add)
+            (second,) = await driver.fetch(session, current, {})
+            assert second[0] != first[0]
+            await session.rollback()
+            await driver.fetch(session, ADD_NOTE, {"note_id": "after", "body": "c"}, **add)
+            await session.commit()
+        async with sessions() as session:
+            rows = await session.execute(select(NOTES.c.note_id).order_by(NOTES.c.note_id))
+            assert rows.scalars().all() == ["after", "kept"]
+    finally:
+        await engine.dispose()
+
+
 async def test_a_statement_alone_commits_by_itself_and_not_inside_a_transaction(
     fresh_database_url: str,
 ) -> None:

@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+# Where a session keeps its transaction's driver connection: (the root transaction, the driver).
+_KEPT = "incident_kit.driver.connection"
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 # As SQLAlchemy's asyncpg dialect translates the driver's errors; any other is a DBAPIError.
 _TRANSLATED: tuple[tuple[type[Exception], type[DBAPIError]], ...] = (
@@ -131,6 +133,21 @@ async def connection_of(session: AsyncSession) -> asyncpg.Connection:
 
 
 async def _in_transaction(session: AsyncSession) -> asyncpg.Connection:
+    # The transaction's connection is looked up once and kept with the session for the rest
+    # of that transaction: each lookup through the session costs two greenlet switches, about
+    # 20 µs of CPU, and a batch runs several statements (savepoints stay on that connection).
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_KEPT)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        driver: asyncpg.Connection = kept[1]
+        if driver.is_in_transaction():
+            return driver
+    driver = await _begun(session)
+    session.info[_KEPT] = (session.sync_session.get_transaction(), driver)
+    return driver
+
+
+async def _begun(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
