@@ -67,6 +67,7 @@ COUNTERS_AND_GAUGES = {
     "outbox_pending_events",
     "outbox_relay_leader",
     "outbox_events_pruned_total",
+    "inbox_claims_pruned_total",
     # incident_kit.outbox_metrics.QuarantineMetrics
     "outbox_events_quarantined_total",
     "outbox_quarantined_events",

@@ -73,6 +73,11 @@ class ServiceMetrics:
             "Published events deleted from the outbox after the retention",
             registry=registry,
         )
+        self.inbox_pruned = Counter(
+            "inbox_claims_pruned_total",
+            "Claims of processed events deleted from the inbox after the retention",
+            registry=registry,
+        )
         self.events_handled = Counter(
             "events_handled_total",
             "Events consumed, by type and outcome",

@@ -122,3 +122,20 @@ def create_inbox_table(schema: str) -> None:
 
 def drop_inbox_table(schema: str) -> None:
     op.drop_table("inbox", schema=schema)
+
+
+def index_inbox_by_age(schema: str) -> None:
+    """The inbox's second step: an index on processed_at, for pruning claims past the retention.
+
+    Built inside the migration's transaction, which holds off the service's claims while it
+    builds. For a large inbox, build it beforehand without that pause, under the same name
+    (`CREATE INDEX CONCURRENTLY ix_inbox_processed_at ON <schema>.inbox (processed_at)`); the
+    migration then finds it and leaves it.
+    """
+    op.create_index(
+        "ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema, if_not_exists=True
+    )
+
+
+def drop_inbox_age_index(schema: str) -> None:
+    op.drop_index("ix_inbox_processed_at", table_name="inbox", schema=schema)

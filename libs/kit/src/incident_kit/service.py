@@ -34,6 +34,7 @@ from incident_kit.cli import SUPERVISED_WORKER
 from incident_kit.clock import Clock
 from incident_kit.database import create_engine, create_session_factory
 from incident_kit.http import RequestMetrics, probes_router
+from incident_kit.inbox_retention import InboxRetention
 from incident_kit.kafka import broker_security, client_options
 from incident_kit.logs import configure_logging
 from incident_kit.metrics import ServiceMetrics
@@ -109,9 +110,18 @@ def build_runtime(
     )
     # Our own commits wake the relay in-process; the relay's poll finds other replicas' rows.
     wake_relay_after_commits(sessions, relay.wake)
-    return Runtime(
+    runtime = Runtime(
         name, settings, clock, metrics, engine, sessions, broker, producer, relay, outbox, inbox
     )
+    retention = InboxRetention(
+        sessions,
+        inbox,
+        clock,
+        timedelta(hours=settings.inbox_retention_hours),
+        metrics.inbox_pruned,
+    )
+    runtime.background.append(retention.run)
+    return runtime
 
 
 def _build_broker(name: str, settings: ServiceSettings, metrics: ServiceMetrics) -> KafkaBroker:

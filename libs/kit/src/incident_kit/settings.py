@@ -88,6 +88,12 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = Field(
         default=24, gt=0, description="How long published events stay in the outbox table."
     )
+    inbox_retention_hours: float = Field(
+        default=336,
+        gt=0,
+        description="How long a consumer remembers an event it processed, to recognise a "
+        "redelivery; longer than the topics keep their records (Kafka's default: 168).",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_in_flight_requests: int = Field(
         default=256,
