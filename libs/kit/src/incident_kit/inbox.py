@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.elements import ColumnClause
 
 from incident_kit import driver
 
@@ -108,7 +109,7 @@ async def prune_processed(
     would read the whole table); the rows found are deleted by their physical address. Claims
     another replica is pruning at the same moment are skipped (SKIP LOCKED), not waited for.
     """
-    address = literal_column("ctid")
+    address: ColumnClause[Any] = literal_column("ctid")
     old = (
         select(address)
         .select_from(table)
