@@ -1,4 +1,4 @@
-"""The inbox forgets a processed event after the retention (incident_kit.inbox_retention): old
+"""The inbox forgets a processed event after the retention (incident_kit.retention): old
 claims are deleted a chunk at a time, young ones stay and still absorb a redelivery, replicas
 pruning together skip each other's rows instead of waiting, and among many young claims the
 pruning reads only the old ones, through the index the services' migrations create."""
@@ -12,8 +12,8 @@ import query_plans
 from incident_events import CloudEvent
 from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
-from incident_kit.inbox import claim_events, inbox_table, prune_processed
-from incident_kit.inbox_retention import InboxRetention
+from incident_kit.inbox import claim_events, inbox_table
+from incident_kit.retention import Retention, prune_older
 from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import select, text, update
@@ -39,9 +39,11 @@ def retention(
     *,
     chunk: int,
     registry: CollectorRegistry | None = None,
-) -> InboxRetention:
+) -> Retention:
     pruned = Counter("inbox_pruned", "claims pruned", registry=registry or CollectorRegistry())
-    return InboxRetention(sessions, inbox, FrozenClock(T0), RETENTION, pruned, chunk=chunk)
+    return Retention(
+        sessions, inbox.c.processed_at, FrozenClock(T0), RETENTION, pruned, chunk=chunk
+    )
 
 
 async def claim(
@@ -130,12 +132,14 @@ INSERT_CLAIMS = text(
 async def test_pruning_reads_only_the_old_claims_through_the_migrated_index(
     seeded_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    router_inbox = inbox_table(service_metadata("router"))
+    processed_at = inbox_table(service_metadata("router")).c.processed_at
     cutoff = T0 - RETENTION
     pruned, reads = await query_plans.generic_reads(
         seeded_sessions,
         "router.inbox",
-        lambda session: prune_processed(session, router_inbox, processed_before=cutoff, limit=5000),
+        lambda session: prune_older(
+            session, router_inbox.c.processed_at, before=cutoff, limit=5000
+        ),
     )
 
     assert pruned == OLD_CLAIMS

@@ -3,14 +3,13 @@ so a redelivered event changes nothing twice. A batch claims all its events in o
 whose text is the same for every batch size (arrays, unnested), so it is compiled and prepared
 once, not once per size.
 
-A claim is kept for the retention (`<SERVICE>_INBOX_RETENTION_HOURS`) and then pruned, a chunk
-at a time (`prune_processed`), so the table holds the retention's events, not every event ever
+A claim is kept for the retention (`<SERVICE>_INBOX_RETENTION_HOURS`) and then pruned
+(`incident_kit.retention`), so the table holds the retention's events, not every event ever
 consumed. Kafka redelivers only what a group has not committed, or a whole topic from its start
 when a group's offsets are lost: the retention must be longer than the topics keep records.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -23,18 +22,15 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    any_,
     bindparam,
     delete,
     func,
-    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
-from sqlalchemy.sql.elements import ColumnClause
 
 from incident_kit import driver
 
@@ -96,29 +92,3 @@ async def release_claim(
     await session.execute(
         delete(table).where(table.c.consumer == consumer, table.c.event_id == event_id)
     )
-
-
-async def prune_processed(
-    session: AsyncSession, table: Table, *, processed_before: datetime, limit: int
-) -> int:
-    """Delete up to `limit` claims processed before the cutoff, oldest first; returns how many
-    went.
-
-    The oldest first, so the plan walks the processed_at index from its start and stops at the
-    cutoff (a generic plan cannot tell how many rows a cutoff passes, and without the order
-    would read the whole table); the rows found are deleted by their physical address. Claims
-    another replica is pruning at the same moment are skipped (SKIP LOCKED), not waited for.
-    """
-    address: ColumnClause[Any] = literal_column("ctid")
-    old = (
-        select(address)
-        .select_from(table)
-        .where(table.c.processed_at < processed_before)
-        .order_by(table.c.processed_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    result = await session.execute(
-        delete(table).where(address == any_(func.array(old.scalar_subquery())))
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

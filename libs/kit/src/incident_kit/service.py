@@ -34,7 +34,6 @@ from incident_kit.cli import SUPERVISED_WORKER
 from incident_kit.clock import Clock
 from incident_kit.database import create_engine, create_session_factory
 from incident_kit.http import RequestMetrics, probes_router
-from incident_kit.inbox_retention import InboxRetention
 from incident_kit.kafka import broker_security, client_options
 from incident_kit.logs import configure_logging
 from incident_kit.metrics import ServiceMetrics
@@ -44,6 +43,7 @@ from incident_kit.overload import InFlightLimit, OverloadMetrics
 from incident_kit.probes import Liveness, Readiness, database_check
 from incident_kit.problems import BodySizeLimit, install_problem_handlers
 from incident_kit.relay import OutboxRelay
+from incident_kit.retention import Retention
 from incident_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -113,14 +113,14 @@ def build_runtime(
     runtime = Runtime(
         name, settings, clock, metrics, engine, sessions, broker, producer, relay, outbox, inbox
     )
-    retention = InboxRetention(
+    claims = Retention(
         sessions,
-        inbox,
+        inbox.c.processed_at,
         clock,
         timedelta(hours=settings.inbox_retention_hours),
         metrics.inbox_pruned,
     )
-    runtime.background.append(retention.run)
+    runtime.background.append(claims.run)
     return runtime
 
 

@@ -1,5 +1,5 @@
 """The inbox gets an index on processed_at, for pruning claims older than the retention
-(incident_kit.migration_tables.index_inbox_by_age; incident_kit.inbox_retention prunes).
+(incident_kit.migration_tables.index_inbox_by_age; incident_kit.retention prunes).
 
 Revision ID: 0006
 Revises: 0005
