@@ -137,9 +137,7 @@ async def test_pruning_reads_only_the_old_claims_through_the_migrated_index(
     pruned, reads = await query_plans.generic_reads(
         seeded_sessions,
         "router.inbox",
-        lambda session: prune_older(
-            session, router_inbox.c.processed_at, before=cutoff, limit=5000
-        ),
+        lambda session: prune_older(session, processed_at, before=cutoff, limit=5000),
     )
 
     assert pruned == OLD_CLAIMS
