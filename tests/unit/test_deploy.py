@@ -88,6 +88,7 @@ COUNTERS_AND_GAUGES = {
     # intake
     "incidents_reported_total",
     "incidents_deduplicated_total",
+    "idempotency_keys_expired_total",
     "intake_requests_rejected_total",
     "incident_transitions_total",
     "incident_comments_total",

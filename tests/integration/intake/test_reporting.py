@@ -1,11 +1,15 @@
 """POST /v1/incidents on the real database and broker: a new incident is stored and its
-`incident.reported.v1` published; retries (Idempotency-Key) and duplicates (dedup_key) return
-the existing incident, also when they race; bad requests get problem+json naming the field."""
+`incident.reported.v1` published; retries (Idempotency-Key, remembered for a day) and
+duplicates (dedup_key) return the existing incident, also when they race; bad requests get
+problem+json naming the field."""
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
+from harness import eventually
 from incident_events.incidents import IncidentReported
 from integration.intake.support import AUTH, T0, RunningIntake, report_body
 
@@ -67,6 +71,27 @@ async def test_idempotency_key_replays_the_first_answer(intake: RunningIntake) -
     reported = "SELECT count(*) FROM intake.outbox WHERE event_type = :type"
     assert await intake.scalar(reported, type=REPORTED) == 1
     assert await intake.metric("incidents_deduplicated_total", via="idempotency_key") == 1
+
+
+@pytest.mark.parametrize("intake_settings", [{"retention_prune_seconds": 0.05}])
+async def test_an_idempotency_key_is_remembered_for_a_day_then_free_again(
+    intake: RunningIntake, intake_settings: Any
+) -> None:
+    older, younger = str(uuid4()), str(uuid4())
+    first = await intake.report(report_body(), key=older)
+    intake.clock.advance(timedelta(hours=2))
+    second = await intake.report(report_body(), key=younger)
+    intake.clock.advance(timedelta(hours=23))  # the older key is 25 hours old, the other 23
+
+    await eventually(lambda: intake.metric("idempotency_keys_expired_total"))
+    assert await intake.metric("idempotency_keys_expired_total") == 1
+    retried = await intake.report(report_body(), key=younger)
+    assert retried.status_code == 200
+    assert retried.json()["incident_id"] == second.json()["incident_id"]
+    reused = await intake.report(report_body(), key=older)
+    assert reused.status_code == 201, "a key past its retention is a new report"
+    assert reused.json()["incident_id"] != first.json()["incident_id"]
+    assert await intake.scalar("SELECT count(*) FROM intake.idempotency_keys") == 2
 
 
 async def test_dedup_key_returns_the_open_incident(intake: RunningIntake) -> None:

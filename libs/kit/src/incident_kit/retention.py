@@ -1,7 +1,8 @@
 """Retention of rows that are needed only for a while (the inbox's claims, intake's
-Idempotency-Keys): each process, once a minute, deletes the rows older than the retention by
-their age column, oldest first, a chunk per transaction, so such a table holds the retention's
-rows and stops growing with every event or request ever seen.
+Idempotency-Keys): each process, once a minute (`<SERVICE>_RETENTION_PRUNE_SECONDS`), deletes
+the rows older than the retention by their age column, oldest first, a chunk per transaction,
+so such a table holds the retention's rows and stops growing with every event or request ever
+seen.
 
 Oldest first, so the plan walks the age column's index from its start and stops at the cutoff:
 a prepared statement's generic plan cannot tell how many rows a cutoff passes and, without the
@@ -24,7 +25,6 @@ from sqlalchemy.sql.elements import ColumnClause
 from incident_kit.clock import Clock
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY_SECONDS = 60.0
 PAUSE_BETWEEN_CHUNKS_SECONDS = 0.1
 
 
@@ -51,13 +51,15 @@ async def prune_older(
 
 @dataclass(frozen=True)
 class Retention:
-    """Keeps the rows of `age`'s table for `keep`, counting those pruned in `pruned`."""
+    """Keeps the rows of `age`'s table for `keep`, pruned `every` seconds and counted in
+    `pruned`."""
 
     sessions: async_sessionmaker[AsyncSession]
     age: Column[datetime]
     clock: Clock
     keep: timedelta
     pruned: Counter
+    every: float = 60.0
     chunk: int = 5000
 
     async def prune(self) -> int:
@@ -74,16 +76,16 @@ class Retention:
             await asyncio.sleep(PAUSE_BETWEEN_CHUNKS_SECONDS)
 
     async def run(self) -> None:
-        """Prune once a minute while the service runs; a failed round is tried again later."""
+        """Prune every so often while the service runs; a failed round is tried again later."""
         table = self.age.table
         while True:
-            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+            await asyncio.sleep(self.every)
             try:
                 pruned = await self.prune()
             except asyncio.CancelledError:
                 raise
             except Exception:  # an outage: the next round prunes what this one could not
-                log.warning("could not prune %s; trying again in a minute", table, exc_info=True)
+                log.warning("could not prune %s; trying again later", table, exc_info=True)
                 continue
             if pruned:
                 log.info("pruned %d rows of %s older than %s", pruned, table, self.keep)

@@ -119,6 +119,7 @@ def build_runtime(
         clock,
         timedelta(hours=settings.inbox_retention_hours),
         metrics.inbox_pruned,
+        every=settings.retention_prune_seconds,
     )
     runtime.background.append(claims.run)
     return runtime

@@ -94,6 +94,12 @@ class ServiceSettings(BaseSettings):
         description="How long a consumer remembers an event it processed, to recognise a "
         "redelivery; longer than the topics keep their records (Kafka's default: 168).",
     )
+    retention_prune_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often each process deletes rows past their retention (the inbox's "
+        "claims; intake's Idempotency-Keys).",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_in_flight_requests: int = Field(
         default=256,

@@ -36,8 +36,9 @@ IdempotencyKey = Annotated[
         max_length=255,
         # Visible ASCII: HTTP drops a value's outer whitespace, so " k " would arrive as "k".
         pattern=r"^[!-~]+$",
-        description="Retries with the same key and body return the first answer; 1 to 255 "
-        "visible ASCII characters, e.g. a UUID.",
+        description="Retries with the same key and body return the first answer for 24 hours "
+        "(INTAKE_IDEMPOTENCY_KEY_RETENTION_HOURS); 1 to 255 visible ASCII characters, e.g. a "
+        "UUID.",
     ),
 ]
 

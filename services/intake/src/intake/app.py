@@ -22,6 +22,7 @@ from intake.channels.wiring import install_channels
 from intake.config import IntakeSettings
 from intake.customers_api import customers_router
 from intake.handlers import register_handlers
+from intake.key_retention import idempotency_key_retention
 from intake.metrics import IntakeMetrics
 from intake.reference_numbers import ReferenceNumbers
 from intake.rejections import RejectionCounter
@@ -45,6 +46,7 @@ def create_app(settings: IntakeSettings, clock: Clock) -> FastAPI:
     )
     metrics = IntakeMetrics(runtime.metrics.registry)
     register_handlers(runtime, metrics)
+    runtime.background.append(idempotency_key_retention(runtime, settings, metrics).run)
     # API_KEYS are the built-in admin client `env`; others are made by `python -m intake keys`.
     auth = Authenticator(
         env_keys=settings.api_key_set,

@@ -49,6 +49,12 @@ class IntakeSettings(ChannelSettings, ServiceSettings):
         "requests out where 4 timed none out. Fewer make larger groups, and a group waiting "
         "on a lock holds up more reports.",
     )
+    idempotency_key_retention_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long a client's Idempotency-Key is remembered: a retry within it gets "
+        "the first answer; once the key is pruned after it, the key is free again.",
+    )
     closed_final_after_hours: float = Field(
         default=168,
         ge=0,

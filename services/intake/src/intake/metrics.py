@@ -37,6 +37,11 @@ class IntakeMetrics:
         )
         for via in DEDUPLICATED_VIA:
             self.deduplicated.labels(via)  # export zeros before the first duplicate
+        self.idempotency_keys_expired = Counter(
+            "idempotency_keys_expired_total",
+            "Idempotency-Keys deleted after INTAKE_IDEMPOTENCY_KEY_RETENTION_HOURS",
+            registry=registry,
+        )
         self.group_commit_size = Histogram(
             "intake_group_commit_size",
             "Reports per committed transaction (its _count: report transactions committed)",

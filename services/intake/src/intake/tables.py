@@ -164,6 +164,8 @@ class IdempotencyKeyRow(Base):
     Keys are the client's own: two clients may send the same one."""
 
     __tablename__ = "idempotency_keys"
+    # The retention's pruning finds the old keys here (incident_kit.retention).
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     client_id: Mapped[str] = mapped_column(Text, primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
