@@ -40,7 +40,7 @@ async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[
 
 async def seen_version(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions.begin() as session:
-        eligible = await repository.least_loaded_eligible(session, incident=INCIDENT, min_tier=1)
+        eligible = await repository.best_eligible(session, incident=INCIDENT, min_tier=1)
     return eligible.versions["ann"]
 
 

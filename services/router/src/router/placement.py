@@ -46,10 +46,10 @@ class _Choice:
 
 
 async def _choose(session: AsyncSession, incident: Incident) -> _Choice:
-    """Choose among the few the database finds eligible; only when none is, load every online
+    """Choose the agent the database ranks first; only when none is eligible, load every online
     agent, which the queue reason needs to say whom to bring online."""
     min_tier = domain.MIN_TIER[incident.severity]
-    eligible = await repository.least_loaded_eligible(session, incident=incident, min_tier=min_tier)
+    eligible = await repository.best_eligible(session, incident=incident, min_tier=min_tier)
     decision = domain.choose_agent(incident, eligible.agents)
     if isinstance(decision, Queued):
         decision = domain.choose_agent(incident, await repository.online_agents(session))

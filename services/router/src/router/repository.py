@@ -79,49 +79,60 @@ async def online_agents(session: AsyncSession) -> list[Agent]:
 
 @dataclass(frozen=True)
 class Eligible:
-    """The agents tied for an incident, and the version of each one's row as read (PostgreSQL's
-    xmin: any change to the row makes a new one)."""
+    """The agent the database ranks first for an incident (none: no agent is eligible), and the
+    version of its row as read (PostgreSQL's xmin: any change to the row makes a new one)."""
 
     agents: list[Agent]
     versions: dict[str, int]
 
 
-async def least_loaded_eligible(
-    session: AsyncSession, *, incident: Incident, min_tier: int
-) -> Eligible:
-    """The online agents with room, tier, language and skills for the incident, tied at the
-    lowest load. The database filters, so a decision among many agents loads only a few; the
-    domain checks them again and breaks the tie."""
+async def best_eligible(session: AsyncSession, *, incident: Incident, min_tier: int) -> Eligible:
+    """The online agent with room, tier, language and skills for the incident that the domain
+    prefers (`domain.choose_agent`: the least loaded, then the most skilled, then the lowest
+    id), ranked by the database, so a decision among many idle agents, all tied at no load,
+    returns one row rather than all of them. The domain checks it again."""
     parameters = {
         "min_tier": min_tier,
         "language": [incident.language],
         "skills": list(incident.required_skills),
     }
-    rows = await driver.fetch(session, _LEAST_LOADED_ELIGIBLE, parameters)
+    rows = await driver.fetch(session, _BEST_ELIGIBLE, parameters)
     return Eligible([to_agent(row) for row in rows], {row.agent_id: row.version for row in rows})
 
 
-def _least_loaded_eligible() -> Select[Any]:
+def _best_eligible() -> Select[Any]:
     """Built once, with bound parameters, so it is compiled once (no skills: `@> '{}'` holds)."""
     agents = cast(Table, AgentRow.__table__)
+    skills = bindparam("skills", type_=ARRAY(Text))
+    # The domain's preference, spelled in SQL: the load as an exact quotient (numeric: 1/3 and
+    # 2/6 tie, as Fractions do), the sum of the required skills' levels (each required skill
+    # counted as often as it is listed, as the domain sums them), and the id in code-point
+    # order, as Python compares strings ("C" collation: UTF-8's byte order is code-point order).
     load = agents.c.active_count.cast(Numeric) / func.nullif(agents.c.capacity, 0)
-    ranked: Select[Any] = select(
-        agents,
-        func.rank().over(order_by=load).label("load_rank"),
-        literal_column(f"{agents.fullname}.xmin").label("version"),
-    ).where(
-        # A constant, not a parameter: the indexes of online agents are partial (sql_constant).
-        agents.c.presence == constant(ONLINE),
-        agents.c.active_count < agents.c.capacity,
-        agents.c.tier >= bindparam("min_tier"),
-        agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
-        agents.c.skills.has_all(bindparam("skills", type_=ARRAY(Text))),
+    required = func.unnest(skills).table_valued("skill").render_derived()
+    skill_total = (
+        select(
+            func.coalesce(func.sum(agents.c.skills.op("->>")(required.c.skill).cast(Integer)), 0)
+        )
+        .select_from(required)
+        .scalar_subquery()
     )
-    tied = ranked.subquery()
-    return select(tied).where(tied.c.load_rank == 1)
+    return (
+        select(agents, literal_column(f"{agents.fullname}.xmin").label("version"))
+        .where(
+            # A constant, not a parameter: the indexes of online agents are partial (sql_constant).
+            agents.c.presence == constant(ONLINE),
+            agents.c.active_count < agents.c.capacity,
+            agents.c.tier >= bindparam("min_tier"),
+            agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
+            agents.c.skills.has_all(skills),
+        )
+        .order_by(load, skill_total.desc(), agents.c.agent_id.collate("C"))
+        .limit(1)
+    )
 
 
-_LEAST_LOADED_ELIGIBLE = _least_loaded_eligible()
+_BEST_ELIGIBLE = _best_eligible()
 
 
 _AGENTS = cast(Table, AgentRow.__table__)

@@ -46,7 +46,7 @@ class AgentRow(Base):
         CheckConstraint("capacity >= 0", name="capacity"),
         CheckConstraint("active_count >= 0", name="active_count"),
         CheckConstraint("presence IN ('online', 'away', 'offline')", name="presence"),
-        # Eligibility (repository.least_loaded_eligible) reads online agents by skills and
+        # Eligibility (repository.best_eligible) reads online agents by skills and
         # languages through this index, however many agents are registered.
         Index(
             "ix_agents_online_eligibility",
