@@ -179,3 +179,43 @@ async def test_ids_are_compared_as_python_compares_them_whatever_the_databases_c
 
     assert min(agent.agent_id for agent in everyone) == "Agent-2"
     assert [agent.agent_id for agent in chosen.agents] == ["Agent-2"]
+
+
+# 1,000 agents, every one at capacity: offline if n % 7 == 0; Czech if n % 3 == 0, else
+# English; billing (n % 2 == 0) or network; tier 1 to 3, but tier 3 only among network agents.
+INSERT_AGENTS_AT_CAPACITY = text(
+    "INSERT INTO router.agents (agent_id, name, skills, languages, tier, capacity, presence,"
+    " active_count)"
+    " SELECT 'agent-' || n, 'Agent ' || n,"
+    " jsonb_build_object(CASE WHEN n % 2 = 0 THEN 'billing' ELSE 'network' END, 2),"
+    " CASE WHEN n % 3 = 0 THEN '[\"cs\"]'::jsonb ELSE '[\"en\"]'::jsonb END,"
+    " CASE WHEN n % 2 = 0 THEN 1 + n % 2 ELSE 1 + n % 3 END, 3,"
+    " CASE WHEN n % 7 = 0 THEN 'offline' ELSE 'online' END, 3"
+    " FROM generate_series(0, :agents - 1) AS n"
+)
+AT_CAPACITY = query_plans.Seed(
+    "1,000 agents at capacity", "router", INSERT_AGENTS_AT_CAPACITY, {"agents": 1_000}
+)
+WAITING = [
+    Incident("inc-all-busy", Severity.LOW, "en", required_skills=("billing",)),
+    Incident("inc-no-tier", Severity.CRITICAL, "cs", required_skills=("billing",)),
+    Incident("inc-senior-busy", Severity.CRITICAL, "en", required_skills=("network",)),
+    Incident("inc-no-language", Severity.LOW, "de", required_skills=()),
+    Incident("inc-no-skill", Severity.MEDIUM, "en", required_skills=("billing", "network")),
+]
+
+
+@query_plans.seeded(AT_CAPACITY)
+@pytest.mark.parametrize("incident", WAITING, ids=[i.incident_id for i in WAITING])
+async def test_a_waiting_report_gets_the_reason_the_domain_gives_from_counts_alone(
+    seeded_sessions: async_sessionmaker[AsyncSession], incident: Incident
+) -> None:
+    async with seeded_sessions() as session:
+        min_tier = domain.MIN_TIER[incident.severity]
+        counts = await repository.count_candidates(session, incident=incident, min_tier=min_tier)
+        rows = await repository.list_agents(session, limit=10_000, offset=0)
+
+    everyone = [repository.to_agent(row) for row in rows]
+    assert domain.choose_agent(incident, everyone) == domain.Queued(
+        domain.reason_to_wait(incident, counts)
+    )

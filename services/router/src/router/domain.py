@@ -152,23 +152,42 @@ def assigned_reason(incident: Incident, agent: Agent) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """How far the online agents meet an incident's requirements, one after the other: how many
+    are online, of them how many speak its language with its skills, and of those how many
+    are of its tier or above (all of whom, if it waits, are at capacity)."""
+
+    online: int
+    matching: int
+    senior: int
+
+
+def count_candidates(incident: Incident, agents: Iterable[Agent]) -> Candidates:
+    online = [a for a in agents if a.presence == ONLINE]
+    matching = [a for a in online if speaks(incident, a) and has_skills(incident, a)]
+    senior = [a for a in matching if senior_enough(incident, a)]
+    return Candidates(len(online), len(matching), len(senior))
+
+
 def queued_reason(incident: Incident, agents: Sequence[Agent]) -> str:
     """Names the first requirement no agent meets, so operators know whom to bring online."""
-    online = [a for a in agents if a.presence == ONLINE]
-    if not online:
+    return reason_to_wait(incident, count_candidates(incident, agents))
+
+
+def reason_to_wait(incident: Incident, candidates: Candidates) -> str:
+    if not candidates.online:
         return f"no agent is online (needs one who {_wanted(incident, 'speaks')})"
-    matching = [a for a in online if speaks(incident, a) and has_skills(incident, a)]
-    if not matching:
+    if not candidates.matching:
         return f"no online agent {_wanted(incident, 'speaks')}"
     minimum = MIN_TIER[incident.severity]
-    senior = [a for a in matching if senior_enough(incident, a)]
-    if not senior:
+    if not candidates.senior:
         return (
             f"no online agent who {_wanted(incident, 'speaks')} has tier >= {minimum} "
             f"for {incident.severity}"
         )
     return (
-        f"all {len(senior)} online agents who {_wanted(incident, 'speak')} "
+        f"all {candidates.senior} online agents who {_wanted(incident, 'speak')} "
         f"at tier >= {minimum} are at capacity"
     )
 

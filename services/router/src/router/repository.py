@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     exists,
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from router.domain import ONLINE, Agent, Incident
+from router.domain import ONLINE, Agent, Candidates, Incident
 from router.tables import AgentRow, AssignmentRow
 
 # The queue's order, as ix_assignments_queue holds it: the head is read from the index, not
@@ -133,6 +134,36 @@ def _best_eligible() -> Select[Any]:
 
 
 _BEST_ELIGIBLE = _best_eligible()
+
+
+async def count_candidates(
+    session: AsyncSession, *, incident: Incident, min_tier: int
+) -> Candidates:
+    """`domain.count_candidates` over the online agents, counted by the database: one row."""
+    parameters = {
+        "min_tier": min_tier,
+        "language": [incident.language],
+        "skills": list(incident.required_skills),
+    }
+    (row,) = await driver.fetch(session, _COUNT_CANDIDATES, parameters)
+    return Candidates(row.online, row.matching, row.senior)
+
+
+def _count_candidates() -> Select[int, int, int]:
+    agents = cast(Table, AgentRow.__table__)
+    matching = and_(
+        agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
+        agents.c.skills.has_all(bindparam("skills", type_=ARRAY(Text))),
+    )
+    senior = and_(matching, agents.c.tier >= bindparam("min_tier"))
+    return select(
+        func.count().label("online"),
+        func.count().filter(matching).label("matching"),
+        func.count().filter(senior).label("senior"),
+    ).where(agents.c.presence == constant(ONLINE))
+
+
+_COUNT_CANDIDATES = _count_candidates()
 
 
 _AGENTS = cast(Table, AgentRow.__table__)
