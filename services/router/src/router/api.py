@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import placement, repository
-from router.config import RouterSettings
 from router.metrics import RouterMetrics
 from router.tables import outbox
 
@@ -91,10 +90,7 @@ class Queue(BaseModel):
 
 
 def routing_router(
-    runtime: Runtime,
-    settings: RouterSettings,
-    metrics: RouterMetrics,
-    guard: Callable[..., Awaitable[str]],
+    runtime: Runtime, metrics: RouterMetrics, guard: Callable[..., Awaitable[str]]
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[Depends(guard)])
 
@@ -113,12 +109,7 @@ def routing_router(
             row, created = await repository.upsert_agent(
                 session, agent_id=agent_id, profile=body.model_dump(), now=now
             )
-            facts = await placement.fill(
-                session,
-                agent=repository.to_agent(row),
-                now=now,
-                queue_scan_limit=settings.queue_scan_limit,
-            )
+            facts = await placement.fill(session, agent=repository.to_agent(row), now=now)
             depth = await emit(session, facts)
             if facts:
                 await session.refresh(row)  # its load just changed

@@ -24,7 +24,7 @@ def create_app(settings: RouterSettings, clock: Clock) -> FastAPI:
     runtime = build_runtime("router", settings, clock, outbox=outbox, inbox=inbox)
     declare_publications(runtime, [IncidentAssigned, AssignmentQueued])
     metrics = RouterMetrics(runtime.metrics.registry)
-    register_handlers(runtime, settings, metrics)
+    register_handlers(runtime, metrics)
     runtime.background.append(queue_depth_refresher(runtime, settings, metrics))
     guard = api_key_guard(settings.api_key_set)
     return build_app(
@@ -32,7 +32,7 @@ def create_app(settings: RouterSettings, clock: Clock) -> FastAPI:
         title="router",
         description="Assigns incidents to agents by skill, language and severity within "
         "capacity, queues what cannot be placed, and says why for every decision.",
-        routers=[routing_router(runtime, settings, metrics, guard)],
+        routers=[routing_router(runtime, metrics, guard)],
     )
 
 

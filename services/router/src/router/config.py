@@ -9,6 +9,4 @@ class RouterSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTER_", extra="ignore", frozen=True)
 
     http_port: int = Field(default=8002, ge=1, le=65535)
-    # How many queued incidents one freed agent looks through; bounds the work of a release.
-    queue_scan_limit: int = Field(default=500, ge=1, le=10_000)
     queue_depth_refresh_seconds: float = Field(default=15.0, gt=0)

@@ -98,6 +98,11 @@ def senior_enough(incident: Incident, agent: Agent) -> bool:
     return agent.tier >= MIN_TIER[incident.severity]
 
 
+def severities_for_tier(tier: int) -> list[Severity]:
+    """The severities an agent of `tier` is senior enough for."""
+    return [severity for severity, minimum in MIN_TIER.items() if tier >= minimum]
+
+
 def has_room(agent: Agent) -> bool:
     return agent.active_count < agent.capacity
 

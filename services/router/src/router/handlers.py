@@ -9,7 +9,6 @@ from incident_kit.consumer import Received, subscribe
 from incident_kit.service import Runtime
 
 from router import domain, placement, repository
-from router.config import RouterSettings
 from router.metrics import RouterMetrics
 
 
@@ -22,13 +21,13 @@ def to_incident(reported: IncidentReported) -> domain.Incident:
     )
 
 
-def register_handlers(runtime: Runtime, settings: RouterSettings, metrics: RouterMetrics) -> None:
+def register_handlers(runtime: Runtime, metrics: RouterMetrics) -> None:
     async def on_incident_event(received: Received) -> None:
         match received.event.data:
             case IncidentReported() as reported:
                 facts = await place(received, reported)
             case IncidentResolved():
-                facts = await release(received, queue_scan_limit=settings.queue_scan_limit)
+                facts = await release(received)
             case _:
                 return  # a fact about the incident the router does not act on
         await received.emit(facts)
@@ -56,10 +55,7 @@ async def place(received: Received, reported: IncidentReported) -> list[EventDat
     return [] if fact is None else [fact]
 
 
-async def release(received: Received, *, queue_scan_limit: int) -> list[EventData]:
+async def release(received: Received) -> list[EventData]:
     return await placement.release(
-        received.session,
-        incident_id=received.event.subject,
-        now=received.now,
-        queue_scan_limit=queue_scan_limit,
+        received.session, incident_id=received.event.subject, now=received.now
     )

@@ -133,9 +133,7 @@ async def _assign(
     )
 
 
-async def release(
-    session: AsyncSession, *, incident_id: str, now: datetime, queue_scan_limit: int
-) -> list[EventData]:
+async def release(session: AsyncSession, *, incident_id: str, now: datetime) -> list[EventData]:
     """Close the incident's assignment; the freed agent takes the most urgent queued work."""
     assignment = await repository.lock_assignment(session, incident_id=incident_id)
     if assignment is None or assignment.status == "released":
@@ -149,16 +147,15 @@ async def release(
     agent = await repository.lock_agent(session, agent_id=freed_agent_id)
     if agent is None:
         return []  # the agent was removed meanwhile
-    return await fill(session, agent=agent, now=now, queue_scan_limit=queue_scan_limit)
+    return await fill(session, agent=agent, now=now)
 
 
-async def fill(
-    session: AsyncSession, *, agent: Agent, now: datetime, queue_scan_limit: int
-) -> list[EventData]:
+async def fill(session: AsyncSession, *, agent: Agent, now: datetime) -> list[EventData]:
     """Give a locked agent the queued incidents it qualifies for, up to its free capacity."""
     if not (agent.presence == domain.ONLINE and domain.has_room(agent)):
         return []
-    queue = await repository.lock_queue(session, limit=queue_scan_limit)
+    free = agent.capacity - agent.active_count
+    queue = await repository.lock_queue_for(session, agent=agent, limit=free)
     facts: list[EventData] = []
     for placement in domain.fill_from_queue(agent, queue):
         await _assign(session, placement.incident, placement.decision, now)

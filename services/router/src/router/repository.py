@@ -25,19 +25,24 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
+    case,
     delete,
     exists,
+    false,
     func,
     literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from router import domain
 from router.domain import ONLINE, Agent, Candidates, Incident
 from router.tables import AgentRow, AssignmentRow
 
@@ -376,17 +381,43 @@ async def mark_released(session: AsyncSession, *, incident_id: str, now: datetim
     )
 
 
-async def lock_queue(session: AsyncSession, *, limit: int) -> list[Incident]:
-    """The head of the queue, locked; rows another replica is placing right now are skipped."""
+async def lock_queue_for(session: AsyncSession, *, agent: Agent, limit: int) -> list[Incident]:
+    """The most urgent queued incidents the agent qualifies for (`domain.is_eligible`: its
+    language, skills it has, a severity its tier may take), at most `limit`, locked; rows
+    another replica is placing right now are skipped.
+
+    However deep in the queue they wait: a freed agent with a rare skill gets the incidents that
+    need it even when thousands that it cannot take are ahead of them. The queue is read from
+    its index in the order it is served, and only the rows taken are locked."""
+    qualifies = and_(
+        AssignmentRow.language == any_(bindparam("languages", type_=ARRAY(Text))),
+        AssignmentRow.required_skills.contained_by(
+            bindparam("skills", type_=AssignmentRow.required_skills.type)
+        ),
+        AssignmentRow.severity == any_(bindparam("severities", type_=ARRAY(Text))),
+    )
     query = (
         select(AssignmentRow)
-        .where(AssignmentRow.status == constant("queued"))
+        .where(
+            AssignmentRow.status == constant("queued"),
+            # One CASE, which PostgreSQL's planner takes to hold for half the rows: as plain
+            # conditions it guesses that almost no row meets them (it has no statistics for a
+            # jsonb array's containment, and a generic plan knows no parameter), and would read
+            # and sort the whole queue where walking its index in order stops at `limit`.
+            case((qualifies, true()), else_=false()),
+        )
         .order_by(*_QUEUE_ORDER)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )
-    return [to_incident(row) for row in await session.scalars(query)]
+    parameters = {
+        "languages": sorted(agent.languages),
+        "skills": sorted(skill for skill, level in agent.skills.items() if level >= 1),
+        "severities": [str(severity) for severity in domain.severities_for_tier(agent.tier)],
+        "limit": limit,
+    }
+    return [to_incident(row) for row in await session.scalars(query, parameters)]
 
 
 async def queued(session: AsyncSession, *, limit: int, offset: int) -> list[AssignmentRow]:
