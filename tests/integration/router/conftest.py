@@ -118,6 +118,8 @@ async def router(
         database_url=fresh_database_url,
         api_keys=KEY,
         kafka_topic_prefix=prefix,
+        # Only what changes the queue recounts it within a test (router.queue_depth).
+        queue_depth_refresh_seconds=3600,
     )
     app = create_app(settings, clock)
     bootstrap = infra.kafka_bootstrap_servers

@@ -54,6 +54,7 @@ async def test_capacity_queue_and_release(router: RouterUnderTest) -> None:
     assert assigned.causationid is not None
     assert await router.queued_ids() == []
     assert (await router.agent("solo"))["active_count"] == 1
+    await harness.eventually(lambda: _metric_is(router, "queue_depth", 0))
 
 
 async def test_unplaceable_incidents_wait_in_the_queue_by_severity(

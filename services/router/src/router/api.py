@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import placement, repository
 from router.metrics import RouterMetrics
+from router.queue_depth import QueueDepth
 from router.tables import outbox
 
 SOURCE = "/router"
@@ -90,16 +91,24 @@ class Queue(BaseModel):
 
 
 def routing_router(
-    runtime: Runtime, metrics: RouterMetrics, guard: Callable[..., Awaitable[str]]
+    runtime: Runtime,
+    metrics: RouterMetrics,
+    queue: QueueDepth,
+    guard: Callable[..., Awaitable[str]],
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["routing"], dependencies=[Depends(guard)])
 
-    async def emit(session: AsyncSession, facts: Sequence[EventData]) -> int:
-        """Write facts the API caused to the outbox; returns the queue depth after them."""
+    async def emit(session: AsyncSession, facts: Sequence[EventData]) -> None:
+        """Write facts the API caused to the outbox."""
         now = runtime.clock.now()
         events: list[Event[EventData]] = [new_event(f, source=SOURCE, now=now) for f in facts]
         await add_events(session, outbox, events)
-        return await repository.queue_depth(session)
+
+    def record(facts: Sequence[EventData]) -> None:
+        """After the commit: count the decisions, and the queue again if they changed it."""
+        metrics.record(facts)
+        if facts:
+            queue.changed()
 
     @router.put("/agents/{agent_id}", responses={201: {"model": AgentOut}})
     async def put_agent(agent_id: AgentId, body: AgentIn, response: Response) -> AgentOut:
@@ -110,10 +119,10 @@ def routing_router(
                 session, agent_id=agent_id, profile=body.model_dump(), now=now
             )
             facts = await placement.fill(session, agent=repository.to_agent(row), now=now)
-            depth = await emit(session, facts)
+            await emit(session, facts)
             if facts:
                 await session.refresh(row)  # its load just changed
-        metrics.record(facts, queue_depth=depth)
+        record(facts)
         response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return AgentOut.model_validate(row)
 
@@ -142,8 +151,8 @@ def routing_router(
             )
             if facts is None:
                 raise Problem(404, "Agent not found", f"no agent with id {agent_id!r}")
-            depth = await emit(session, facts)
-        metrics.record(facts, queue_depth=depth)
+            await emit(session, facts)
+        record(facts)
 
     @router.get("/queue")
     async def get_queue(limit: Limit = 100, offset: Offset = 0) -> Queue:

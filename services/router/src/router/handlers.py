@@ -8,8 +8,9 @@ from incident_events.routing import AssignmentQueued
 from incident_kit.consumer import Received, subscribe
 from incident_kit.service import Runtime
 
-from router import domain, placement, repository
+from router import domain, placement
 from router.metrics import RouterMetrics
+from router.queue_depth import QueueDepth
 
 
 def to_incident(reported: IncidentReported) -> domain.Incident:
@@ -21,7 +22,7 @@ def to_incident(reported: IncidentReported) -> domain.Incident:
     )
 
 
-def register_handlers(runtime: Runtime, metrics: RouterMetrics) -> None:
+def register_handlers(runtime: Runtime, metrics: RouterMetrics, queue: QueueDepth) -> None:
     async def on_incident_event(received: Received) -> None:
         match received.event.data:
             case IncidentReported() as reported:
@@ -31,12 +32,11 @@ def register_handlers(runtime: Runtime, metrics: RouterMetrics) -> None:
             case _:
                 return  # a fact about the incident the router does not act on
         await received.emit(facts)
-        # The queue's depth is counted only when this changed the queue.
-        changed_queue = isinstance(received.event.data, IncidentResolved) or any(
+        received.after_commit(partial(metrics.record, facts))
+        if isinstance(received.event.data, IncidentResolved) or any(
             isinstance(fact, AssignmentQueued) for fact in facts
-        )
-        depth = await repository.queue_depth(received.session) if changed_queue else None
-        received.after_commit(partial(metrics.record, facts, queue_depth=depth))
+        ):
+            received.after_commit(queue.changed)  # counted soon, and at most once a second
 
     subscribe(
         runtime,

@@ -1,4 +1,5 @@
-"""The router's domain metrics, on the app's registry: outcomes of routing and the queue depth."""
+"""The router's domain metrics, on the app's registry: outcomes of routing and the queue depth
+(counted by router.queue_depth)."""
 
 from collections.abc import Iterable
 
@@ -24,12 +25,10 @@ class RouterMetrics:
         for outcome in ("assigned", "queued"):
             self.assignments.labels(outcome)  # export zeros before the first decision
 
-    def record(self, facts: Iterable[EventData], *, queue_depth: int | None = None) -> None:
+    def record(self, facts: Iterable[EventData]) -> None:
         """Count what a committed transaction decided."""
         for fact in facts:
             if isinstance(fact, IncidentAssigned):
                 self.assignments.labels("assigned").inc()
             elif isinstance(fact, AssignmentQueued):
                 self.assignments.labels("queued").inc()
-        if queue_depth is not None:
-            self.queue_depth.set(queue_depth)
