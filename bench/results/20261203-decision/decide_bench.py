@@ -2,8 +2,8 @@
 the new, on a scratch database of the stack's PostgreSQL (see README.md beside it).
 
 - a decision among 1,000 idle agents (all tied at no load): the old eligibility query (every
-  agent tied at the lowest load, from `old_repository.py`, the router's repository at commit
-  324816f) against the new (`best_eligible`: the database ranks and sends one);
+  agent tied at the lowest load, from the router's repository at commit 324816f, read with
+  `git show`) against the new (`best_eligible`: the database ranks and sends one);
 - a report that must wait, all 1,000 agents at capacity: every online agent loaded for the
   queue reason (`online_agents` and `choose_agent`) against the counts (`count_candidates`).
 """
@@ -11,7 +11,9 @@ the new, on a scratch database of the stack's PostgreSQL (see README.md beside i
 import asyncio
 import importlib.util
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,11 +38,21 @@ ADD_AGENTS = text(
     " 2, 5, 'online', :load FROM generate_series(1, 1000) AS n"
 )
 INCIDENT = Incident("inc", Severity.LOW, "en", required_skills=("billing",))
+OLD_COMMIT = "324816f"
 Decide = Callable[[AsyncSession], Awaitable[Any]]
 
 
 def old_repository() -> Any:
-    spec = importlib.util.spec_from_file_location("old_repository", HERE / "old_repository.py")
+    """The router's repository as of commit 324816f, before this stop's changes to it."""
+    source = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:services/router/src/router/repository.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as file:
+        file.write(source)
+    spec = importlib.util.spec_from_file_location("old_repository", file.name)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
