@@ -1,1 +1,2 @@
-"""Tracks SLA clocks, warns, breaches, escalates and grants compensation; the operator board."""
+"""Tracks SLA clocks: starts, warns, breaches and meets them, and retracts a breach that a late
+stop shows was none."""
