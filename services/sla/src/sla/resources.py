@@ -1,5 +1,5 @@
 """The bodies of the sla HTTP API: policies as clients write and read them, and an incident's
-clocks as the board shows them."""
+clocks (GET /v1/incidents/{id}/sla)."""
 
 import re
 from datetime import datetime

@@ -40,7 +40,7 @@ class ClockRow(Base):
         UniqueConstraint("incident_id", "metric"),
         CheckConstraint("metric IN ('first_response', 'resolution')", name="metric"),
         CheckConstraint("status IN ('running', 'met', 'breached')", name="status"),
-        # The board sorts running clocks by time to breach.
+        # Running clocks by time to breach, for the control-center board (not built yet).
         Index("ix_clocks_running_due", "due_at", postgresql_where=text("status = 'running'")),
         # The timer's one query: running clocks whose next warning or due moment has come.
         Index(
