@@ -5,7 +5,8 @@ the new, on a scratch database of the stack's PostgreSQL (see README.md beside i
   agent tied at the lowest load, from the router's repository at commit 324816f, read with
   `git show`) against the new (`best_eligible`: the database ranks and sends one);
 - a report that must wait, all 1,000 agents at capacity: every online agent loaded for the
-  queue reason (`online_agents` and `choose_agent`) against the counts (`count_candidates`).
+  queue reason (the old repository's `online_agents`, then `choose_agent`) against the counts
+  (`count_candidates`).
 """
 
 import asyncio
@@ -91,7 +92,7 @@ async def main() -> None:
             return f"{len(eligible.agents)} rows"
 
         async def old_reason(session: AsyncSession) -> str:
-            agents = await repository.online_agents(session)
+            agents = await old.online_agents(session)
             decision = domain.choose_agent(INCIDENT, agents)
             return decision.reason
 

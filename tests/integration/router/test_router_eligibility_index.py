@@ -58,6 +58,12 @@ by_skill = query_plans.seeded(AGENTS_BY_SKILL)
 mostly_offline = query_plans.seeded(MOSTLY_OFFLINE)
 
 
+async def every_agent(session: AsyncSession) -> list[Agent]:
+    """Every agent registered, online or not, for the domain to choose among."""
+    rows = await repository.list_agents(session, limit=10_000, offset=0)
+    return [repository.to_agent(row) for row in rows]
+
+
 async def decide(
     sessions: async_sessionmaker[AsyncSession], incident: Incident
 ) -> tuple[list[Agent], tuple[int, int]]:
@@ -141,7 +147,7 @@ async def test_the_database_chooses_the_agent_the_domain_prefers(
     async with seeded_sessions() as session:
         min_tier = domain.MIN_TIER[incident.severity]
         chosen = await repository.best_eligible(session, incident=incident, min_tier=min_tier)
-        everyone = await repository.online_agents(session)
+        everyone = await every_agent(session)
 
     decision = domain.choose_agent(incident, everyone)
     expected = [decision.agent.agent_id] if isinstance(decision, domain.Assigned) else []
@@ -173,7 +179,7 @@ async def test_ids_are_compared_as_python_compares_them_whatever_the_databases_c
         incident = Incident("inc-1", Severity.LOW, "en", required_skills=())
         async with sessions() as session:
             chosen = await repository.best_eligible(session, incident=incident, min_tier=1)
-            everyone = await repository.online_agents(session)
+            everyone = await every_agent(session)
     finally:
         await engine.dispose()
 
@@ -213,9 +219,8 @@ async def test_a_waiting_report_gets_the_reason_the_domain_gives_from_counts_alo
     async with seeded_sessions() as session:
         min_tier = domain.MIN_TIER[incident.severity]
         counts = await repository.count_candidates(session, incident=incident, min_tier=min_tier)
-        rows = await repository.list_agents(session, limit=10_000, offset=0)
+        everyone = await every_agent(session)
 
-    everyone = [repository.to_agent(row) for row in rows]
     assert domain.choose_agent(incident, everyone) == domain.Queued(
         domain.reason_to_wait(incident, counts)
     )

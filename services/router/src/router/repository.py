@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from router import domain
 from router.domain import ONLINE, Agent, Candidates, Incident
@@ -77,12 +78,6 @@ def to_incident(row: AssignmentRow) -> Incident:
 # --- agents -------------------------------------------------------------------------------
 
 
-async def online_agents(session: AsyncSession) -> list[Agent]:
-    """A snapshot without locks: the candidates; the chosen one is locked afterwards."""
-    rows = await session.scalars(select(AgentRow).where(AgentRow.presence == constant(ONLINE)))
-    return [to_agent(row) for row in rows]
-
-
 @dataclass(frozen=True)
 class Eligible:
     """The agent the database ranks first for an incident (none: no agent is eligible), and the
@@ -92,22 +87,34 @@ class Eligible:
     versions: dict[str, int]
 
 
+def _requirements(incident: Incident, min_tier: int) -> dict[str, Any]:
+    """The parameters of the agent queries below: what the incident asks of an agent."""
+    return {
+        "min_tier": min_tier,
+        "language": [incident.language],
+        "skills": list(incident.required_skills),
+    }
+
+
+def _speaks_with_skills(agents: Table, skills: BindParameter[Any]) -> ColumnElement[bool]:
+    """An agent speaks the incident's language and has all its skills (no skills: `@> '{}'`)."""
+    return and_(
+        agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
+        agents.c.skills.has_all(skills),
+    )
+
+
 async def best_eligible(session: AsyncSession, *, incident: Incident, min_tier: int) -> Eligible:
     """The online agent with room, tier, language and skills for the incident that the domain
     prefers (`domain.choose_agent`: the least loaded, then the most skilled, then the lowest
     id), ranked by the database, so a decision among many idle agents, all tied at no load,
     returns one row rather than all of them. The domain checks it again."""
-    parameters = {
-        "min_tier": min_tier,
-        "language": [incident.language],
-        "skills": list(incident.required_skills),
-    }
-    rows = await driver.fetch(session, _BEST_ELIGIBLE, parameters)
+    rows = await driver.fetch(session, _BEST_ELIGIBLE, _requirements(incident, min_tier))
     return Eligible([to_agent(row) for row in rows], {row.agent_id: row.version for row in rows})
 
 
 def _best_eligible() -> Select[Any]:
-    """Built once, with bound parameters, so it is compiled once (no skills: `@> '{}'` holds)."""
+    """Built once, with bound parameters, so it is compiled once."""
     agents = cast(Table, AgentRow.__table__)
     skills = bindparam("skills", type_=ARRAY(Text))
     # The domain's preference, spelled in SQL: the load as an exact quotient (numeric: 1/3 and
@@ -130,8 +137,7 @@ def _best_eligible() -> Select[Any]:
             agents.c.presence == constant(ONLINE),
             agents.c.active_count < agents.c.capacity,
             agents.c.tier >= bindparam("min_tier"),
-            agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
-            agents.c.skills.has_all(skills),
+            _speaks_with_skills(agents, skills),
         )
         .order_by(load, skill_total.desc(), agents.c.agent_id.collate("C"))
         .limit(1)
@@ -145,21 +151,13 @@ async def count_candidates(
     session: AsyncSession, *, incident: Incident, min_tier: int
 ) -> Candidates:
     """`domain.count_candidates` over the online agents, counted by the database: one row."""
-    parameters = {
-        "min_tier": min_tier,
-        "language": [incident.language],
-        "skills": list(incident.required_skills),
-    }
-    (row,) = await driver.fetch(session, _COUNT_CANDIDATES, parameters)
+    (row,) = await driver.fetch(session, _COUNT_CANDIDATES, _requirements(incident, min_tier))
     return Candidates(row.online, row.matching, row.senior)
 
 
 def _count_candidates() -> Select[int, int, int]:
     agents = cast(Table, AgentRow.__table__)
-    matching = and_(
-        agents.c.languages.contains(bindparam("language", type_=agents.c.languages.type)),
-        agents.c.skills.has_all(bindparam("skills", type_=ARRAY(Text))),
-    )
+    matching = _speaks_with_skills(agents, bindparam("skills", type_=ARRAY(Text)))
     senior = and_(matching, agents.c.tier >= bindparam("min_tier"))
     return select(
         func.count().label("online"),
