@@ -1,18 +1,22 @@
 """Applying a batch of Kafka records: one transaction, and a savepoint per message when needed.
 
 The events a handler acts on are claimed in the inbox with one statement; the handler runs only
-for the first delivery of each, in offset order per incident. Across incidents they run in the
-order of their incident ids: a handler locks its incident's rows, and two batches of one
+for the first delivery of each, in offset order per incident. The batch runs in rounds: the
+first event of each incident, then the second of each that has one, and so on; within a round,
+incidents in the order of their ids. A handler locks its incident's rows, and two batches of one
 service (in two of its processes) that lock the same incidents in opposite orders deadlock.
 PostgreSQL then stalls both for its deadlock_timeout (1 s) before it undoes one; in ascending
 order, one simply waits for the other.
 
-Optimistically the whole batch runs without savepoints (two statements per message saved), and
-what its handlers emit goes to the outbox at its end, in one statement. When a message fails,
-the batch is rolled back and run again with a savepoint per message, so the failing message,
-and what it emitted, is undone alone while the rest of the batch commits. Poison is returned to
-the caller to dead-letter after the commit; an infrastructure error rolls the whole batch back
-and propagates, to be retried.
+Optimistically the whole batch runs without savepoints (two statements per message saved). The
+changes its handlers make with `incident_kit.driver.write` (those whose rows they do not read)
+are held and run after each round, each kind as one round trip for the round: before the next
+event of an incident is handled, whatever the one before wrote is there to read. What the
+handlers emit goes to the outbox at the batch's end, in one statement. When a message fails,
+the batch is rolled back and run again with a savepoint per message, each message's held
+changes run within it, so the failing message, and what it wrote and emitted, is undone alone
+while the rest of the batch commits. Poison is returned to the caller to dead-letter after the
+commit; an infrastructure error rolls the whole batch back and propagates, to be retried.
 """
 
 import asyncio
@@ -27,6 +31,7 @@ from incident_events import Event, EventData, follow_up, new_event, parse_event
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from incident_kit import driver
 from incident_kit.clock import Clock
 from incident_kit.dead_letter import DeadLetter
 from incident_kit.errors import backoff_seconds, is_infrastructure_error, is_poison
@@ -79,6 +84,25 @@ class Applied:
     changed: bool
 
 
+def in_rounds(
+    wanted: Sequence[tuple[Record, Event[EventData]]],
+) -> list[list[tuple[Record, Event[EventData]]]]:
+    """The events in rounds (see the module docstring): round k holds the k-th event of each
+    incident that has one, in offset order per incident, incidents in ascending order."""
+    rounds: list[list[tuple[Record, Event[EventData]]]] = []
+    seen: dict[str, int] = {}
+    for received in wanted:
+        subject = received[1].subject
+        index = seen.get(subject, 0)
+        seen[subject] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(received)
+    for events in rounds:
+        events.sort(key=lambda received: received[1].subject)  # stable: offset order kept
+    return rounds
+
+
 class _IsolateMessages(Exception):
     """A message failed in the optimistic pass: run the batch again, a savepoint per message."""
 
@@ -108,15 +132,14 @@ class BatchApplier:
         wanted = [
             (r, e) for r, e in parsed if isinstance(e.data, self.acts_on) and self.acts_if(e.data)
         ]
-        # Stable: each incident's events keep their offset order (see the module docstring).
-        wanted.sort(key=lambda received: received[1].subject)
+        rounds = in_rounds(wanted)
         callbacks: list[Callable[[], None]] = []
         if wanted:
             try:
-                await self._transaction(wanted, dead, callbacks, isolated=False)
+                await self._transaction(rounds, dead, callbacks, isolated=False)
             except _IsolateMessages:
                 callbacks.clear()
-                await self._transaction(wanted, dead, callbacks, isolated=True)
+                await self._transaction(rounds, dead, callbacks, isolated=True)
         clear_context()
         for callback in callbacks:
             callback()
@@ -124,7 +147,7 @@ class BatchApplier:
 
     async def _transaction(
         self,
-        wanted: list[tuple[Record, Event[EventData]]],
+        rounds: list[list[tuple[Record, Event[EventData]]]],
         dead: list[DeadLetter],
         callbacks: list[Callable[[], None]],
         *,
@@ -132,25 +155,42 @@ class BatchApplier:
     ) -> None:
         """Claim and apply the wanted events in one transaction; `isolated`: a savepoint each."""
         async with self.sessions() as session, session.begin():
+            driver.hold_writes(session)
             claimed = await claim_events(
-                session, self.inbox, consumer=self.consumer, events=[e for _, e in wanted]
+                session,
+                self.inbox,
+                consumer=self.consumer,
+                # In the order of their incidents, as the handlers lock them.
+                events=sorted((e for events in rounds for _, e in events), key=lambda e: e.subject),
             )
             emitted: list[Event[EventData]] = []  # the optimistic pass's, inserted at its end
-            for record, event in wanted:
-                if event.id not in claimed:
-                    callbacks.append(self._count(event.type, "redelivered"))
-                    continue
-                claimed.discard(event.id)  # a duplicate within the batch is handled once
-                if not isolated:
-                    emitted += await self._apply_optimistically(session, event, callbacks)
-                    continue
-                letter = await self._apply_one(session, record, event, callbacks)
-                if letter is not None:
-                    await release_claim(
-                        session, self.inbox, consumer=self.consumer, event_id=event.id
-                    )
-                    dead.append(letter)
+            for events in rounds:
+                for record, event in events:
+                    if event.id not in claimed:
+                        callbacks.append(self._count(event.type, "redelivered"))
+                        continue
+                    claimed.discard(event.id)  # a duplicate within the batch is handled once
+                    if not isolated:
+                        emitted += await self._apply_optimistically(session, event, callbacks)
+                        continue
+                    letter = await self._apply_one(session, record, event, callbacks)
+                    if letter is not None:
+                        await release_claim(
+                            session, self.inbox, consumer=self.consumer, event_id=event.id
+                        )
+                        dead.append(letter)
+                await self._run_held(session)
             await self._add_events(session, emitted)
+
+    async def _run_held(self, session: AsyncSession) -> None:
+        """The round's held changes; one the database refuses (a defect) runs the batch again
+        isolated, where each message's run with it."""
+        try:
+            await driver.run_held(session)
+        except Exception as error:
+            if is_infrastructure_error(error):
+                raise
+            raise _IsolateMessages from error
 
     async def _add_events(self, session: AsyncSession, events: list[Event[EventData]]) -> None:
         """The optimistic pass's events, one statement for the batch; one the database refuses
@@ -207,8 +247,10 @@ class BatchApplier:
             try:
                 async with session.begin_nested():
                     await self.handle(received)
+                    await driver.run_held(session)
                     await add_events(session, self.outbox, received._emitted)
             except Exception as error:
+                driver.drop_held(session)  # the attempt's, undone with its savepoint
                 if is_infrastructure_error(error):
                     raise
                 if is_poison(error) or attempt > self.retries:

@@ -17,8 +17,14 @@ handlers see one kind; a lost connection raises the driver's own error, which
 
 A statement here may be the transaction's first: the transaction is then begun as SQLAlchemy's
 asyncpg adapter begins it at its own first statement, so the session commits or rolls it back.
+
+A change whose rows nobody reads (`write`) may be held instead, on a session that holds them
+(`hold_writes`: the kit's consumer does, for a batch): `run_held` then runs the held changes in
+their order, each run of one statement as one asyncpg `executemany`, which pipelines them, so a
+batch's changes of one kind cost one round trip instead of one each.
 """
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +39,8 @@ from sqlalchemy.sql.expression import ClauseElement
 
 # Where a session keeps its transaction's driver connection: (the root transaction, the driver).
 _KEPT = "incident_kit.driver.connection"
+# Where a session that holds its changes keeps them: a list of (statement, arguments).
+_HELD = "incident_kit.driver.held"
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 # As SQLAlchemy's asyncpg dialect translates the driver's errors; any other is a DBAPIError.
 _TRANSLATED: tuple[tuple[type[Exception], type[DBAPIError]], ...] = (
@@ -103,6 +111,65 @@ async def fetch_alone(
     return await _run(connection, statement, params, None)
 
 
+async def write(
+    session: AsyncSession,
+    statement: ClauseElement,
+    params: Mapping[str, Any],
+    *,
+    values_of: Sequence[str] | None = None,
+) -> None:
+    """A change whose rows the caller does not need, in the session's transaction: run now, or,
+    on a session that holds its changes (`hold_writes`), at the next `run_held`. So a caller
+    never reads back what it wrote here; its error (a violated constraint, say) is raised by
+    the `run_held` that runs it."""
+    driver_statement = _compiled(statement, None if values_of is None else tuple(values_of))
+    arguments = driver_statement.arguments(params)
+    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    if held is not None:
+        held.append((driver_statement, arguments))
+        return
+    await _execute_many(await _in_transaction(session), driver_statement, [arguments])
+
+
+def hold_writes(session: AsyncSession) -> None:
+    """From now on the session's `write`s wait for `run_held`: for the session of one batch,
+    whose transaction runs them before it commits."""
+    session.info[_HELD] = []
+
+
+async def run_held(session: AsyncSession) -> None:
+    """Run the session's held changes in the order they were written, consecutive changes of
+    one statement in one round trip."""
+    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    if not held:
+        return
+    writes, held[:] = list(held), []
+    connection = await _in_transaction(session)
+    for _, run in itertools.groupby(writes, key=lambda write: id(write[0])):
+        statement_and_arguments = list(run)
+        statement = statement_and_arguments[0][0]
+        await _execute_many(connection, statement, [args for _, args in statement_and_arguments])
+
+
+def drop_held(session: AsyncSession) -> None:
+    """Forget the held changes: their transaction, or savepoint, is being rolled back."""
+    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    if held is not None:
+        held.clear()
+
+
+async def _execute_many(
+    connection: asyncpg.Connection, statement: _DriverStatement, arguments: list[list[Any]]
+) -> None:
+    try:
+        if len(arguments) == 1:
+            await connection.execute(statement.compiled.string, *arguments[0])
+        else:
+            await connection.executemany(statement.compiled.string, arguments)
+    except asyncpg.PostgresError as error:
+        raise _translated(error, statement, arguments) from error
+
+
 async def _run(
     connection: asyncpg.Connection,
     statement: ClauseElement,
@@ -116,12 +183,19 @@ async def _run(
             driver_statement.compiled.string, *arguments, record_class=Row
         )
     except asyncpg.PostgresError as error:
-        kind = next((sa for pg, sa in _TRANSLATED if isinstance(error, pg)), DBAPIError)
-        # Parameters hidden: they may hold personal data, and errors get logged.
-        raise kind(
-            driver_statement.compiled.string, arguments, error, hide_parameters=True
-        ) from error
+        raise _translated(error, driver_statement, arguments) from error
     return rows
+
+
+def _translated(
+    error: asyncpg.PostgresError, statement: _DriverStatement, arguments: Any
+) -> DBAPIError:
+    """The DBAPIError SQLAlchemy's asyncpg dialect would raise for the driver's `error`."""
+    kind: type[DBAPIError] = next(
+        (sa for pg, sa in _TRANSLATED if isinstance(error, pg)), DBAPIError
+    )
+    # Parameters hidden: they may hold personal data, and errors get logged.
+    return kind(statement.compiled.string, arguments, error, hide_parameters=True)
 
 
 async def connection_of(session: AsyncSession) -> asyncpg.Connection:

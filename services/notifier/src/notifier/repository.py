@@ -69,8 +69,9 @@ async def lock_incident(
 
 
 async def save_incident(session: AsyncSession, *, view: IncidentView) -> None:
+    """Held in a batch of the consumer and run with the batch's others (`driver.write`)."""
     values = {k: v for k, v in asdict(view).items() if k not in _KEPT}
-    await driver.fetch(session, _SAVE_INCIDENT, {**values, "the_incident_id": view.incident_id})
+    await driver.write(session, _SAVE_INCIDENT, {**values, "the_incident_id": view.incident_id})
 
 
 # The two statements every incident passes through, built once as Core statements with bound
@@ -177,9 +178,10 @@ async def incident_by_token(session: AsyncSession, *, token: str) -> IncidentVie
 async def set_status(
     session: AsyncSession, *, incident_id: str, status: str, changed_at: datetime
 ) -> None:
-    """Apply a status change unless a later one was applied (an old fact replayed late)."""
+    """Apply a status change unless a later one was applied (an old fact replayed late). Held
+    in a batch of the consumer and run with the batch's others (`driver.write`)."""
     parameters = {"the_incident_id": incident_id, "new_status": status, "new_at": changed_at}
-    await driver.fetch(session, _SET_STATUS, parameters)
+    await driver.write(session, _SET_STATUS, parameters)
 
 
 _PREFERENCES = cast(Table, PreferenceRow.__table__)

@@ -70,8 +70,9 @@ async def record_incident(session: AsyncSession, *, incident: Incident) -> bool:
 
 
 async def record_assignee(session: AsyncSession, *, incident_id: str, agent_id: str) -> None:
+    """Held in a batch of the consumer and run with the batch's others (`driver.write`)."""
     parameters = {"incident_id": incident_id, "assignee_agent_id": agent_id}
-    await driver.fetch(session, _RECORD_ASSIGNEE, parameters)
+    await driver.write(session, _RECORD_ASSIGNEE, parameters)
 
 
 async def incident_row(session: AsyncSession, *, incident_id: str) -> IncidentRow | None:
@@ -112,13 +113,14 @@ _RECORD_INCIDENT_HAS_CLOCKS = select(
 
 
 async def insert_clocks(session: AsyncSession, *, clocks: Iterable[SlaClock]) -> None:
+    """Held in a batch of the consumer and run with the batch's others (`driver.write`)."""
     rows = [_clock_values(clock) for clock in clocks]
     if not rows:
         return
     columns = {name: [row[name] for row in rows] for name, _ in _CLOCK_COLUMNS}
     for name in _JSON_COLUMNS:
         columns[name] = [json.dumps(values) for values in columns[name]]
-    await driver.fetch(session, _INSERT_CLOCKS, columns)
+    await driver.write(session, _INSERT_CLOCKS, columns)
 
 
 # A report's clocks in one statement on the driver, arrays unnested (the session's executemany

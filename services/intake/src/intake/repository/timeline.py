@@ -49,12 +49,13 @@ async def record_change(
 ) -> None:
     """Save the incident as changed (unless None: it did not change) and add the change's facts
     to its timeline, in one statement. Reopening an incident whose dedup_key a newer open
-    incident holds raises IntegrityError."""
+    incident holds raises IntegrityError. In a batch of the consumer the statement is held and
+    run with the batch's others (`incident_kit.driver.write`)."""
     if saving is None:
         await add_to_timeline(session, facts=facts, now=now)
         return
     parameters = saved_values(saving) | _entries(facts, now)
-    await driver.fetch(session, SAVE_WITH_TIMELINE, parameters)
+    await driver.write(session, SAVE_WITH_TIMELINE, parameters)
 
 
 def _entries(facts: Sequence[EventData], now: datetime) -> dict[str, Any]:
