@@ -1,5 +1,6 @@
-"""What the kit's integration tests share: a fixed time, an event to send, a service schema
-with the kit's tables in a fresh database, a topic of several partitions with incident ids
+"""What the kit's integration tests share: a fixed time, an event to send, the Kafka record of an
+event and a batch applier of it (for tests that apply batches without a broker), a service
+schema with the kit's tables in a fresh database, a topic of several partitions with incident ids
 spread over them, publishing many messages at once, reading a topic up to a given record, and
 a consumer group's committed offsets."""
 
@@ -12,10 +13,15 @@ from uuid import uuid4
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import ConsumerRecord
 from incident_events import Event, new_event
 from incident_events.incidents import IncidentReopened
-from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from incident_kit.batch import BatchApplier, EventHandler
+from incident_kit.clock import FrozenClock
+from incident_kit.metrics import ServiceMetrics
+from prometheus_client import CollectorRegistry
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -23,6 +29,49 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 def reopened(incident_id: str, reason: str = "still broken") -> Event[IncidentReopened]:
     data = IncidentReopened(incident_id=incident_id, reopened_at=T0, reason=reason)
     return new_event(data, source="/kit-test", now=T0)
+
+
+def record_of(
+    event: Event[IncidentReopened], offset: int, partition: int = 0
+) -> ConsumerRecord[bytes, bytes]:
+    """The event as the consumer receives it from the incidents topic."""
+    value = event.to_json()
+    return ConsumerRecord(
+        topic="incidents",
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=event.subject.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(event.subject),
+        serialized_value_size=len(value),
+        headers=(),
+    )
+
+
+def reopenings_applier(
+    name: str,
+    handle: EventHandler,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    inbox: Table,
+    outbox: Table,
+) -> BatchApplier:
+    """The kit's applier of reopenings for the service `name`, retrying nothing in place."""
+    return BatchApplier(
+        consumer=name,
+        handle=handle,
+        acts_on=(IncidentReopened,),
+        sessions=sessions,
+        inbox=inbox,
+        outbox=outbox,
+        clock=FrozenClock(T0),
+        metrics=ServiceMetrics(CollectorRegistry(), name),
+        source=f"/{name}",
+        retries=0,
+    )
 
 
 async def create_tables(engine: AsyncEngine, metadata: MetaData) -> None:

@@ -9,18 +9,12 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from aiokafka.structs import ConsumerRecord
 from harness import eventually
-from incident_events import Event
-from incident_events.incidents import IncidentReopened
 from incident_kit.batch import BatchApplier, Received
-from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
 from incident_kit.inbox import inbox_table
-from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import outbox_table
-from integration.kit.support import T0, create_tables, reopened
-from prometheus_client import CollectorRegistry
+from integration.kit.support import create_tables, record_of, reopened, reopenings_applier
 from sqlalchemy import Column, Table, Text, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
@@ -36,23 +30,6 @@ incidents = Table(
     Column("incident_id", Text, primary_key=True),
     Column("last_reason", Text, nullable=False),
 )
-
-
-def record_of(event: Event[IncidentReopened], offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = event.to_json()
-    return ConsumerRecord(
-        topic="incidents",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=event.subject.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(event.subject),
-        serialized_value_size=len(value),
-        headers=(),
-    )
 
 
 async def test_batches_touching_the_same_incidents_in_opposite_orders_do_not_deadlock(
@@ -101,18 +78,7 @@ async def test_batches_touching_the_same_incidents_in_opposite_orders_do_not_dea
         second_batch_locked.set()
 
     def applier(handle: Callable[[Received], Awaitable[None]]) -> BatchApplier:
-        return BatchApplier(
-            consumer="kitlocks",
-            handle=handle,
-            acts_on=(IncidentReopened,),
-            sessions=sessions,
-            inbox=inbox,
-            outbox=outbox,
-            clock=FrozenClock(T0),
-            metrics=ServiceMetrics(CollectorRegistry(), "kitlocks"),
-            source="/kitlocks",
-            retries=0,
-        )
+        return reopenings_applier("kitlocks", handle, sessions, inbox=inbox, outbox=outbox)
 
     in_order = [record_of(reopened(first), 0), record_of(reopened(second), 1)]
     reversed_order = [record_of(reopened(second), 0), record_of(reopened(first), 1)]

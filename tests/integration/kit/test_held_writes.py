@@ -7,19 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiokafka.structs import ConsumerRecord
-from incident_events import Event
 from incident_events.incidents import IncidentReopened
 from incident_kit import driver
 from incident_kit.batch import BatchApplier, Received
-from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
 from incident_kit.errors import PoisonMessage
 from incident_kit.inbox import inbox_table
-from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import outbox_table
-from integration.kit.support import T0, create_tables, reopened
-from prometheus_client import CollectorRegistry
+from integration.kit.support import create_tables, record_of, reopened, reopenings_applier
 from sqlalchemy import CheckConstraint, Column, Integer, Table, Text, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,23 +46,6 @@ COUNT = _COUNT.on_conflict_do_update(
 EVENTS_SEEN = select(seen.c.events).where(seen.c.incident_id == bindparam("incident_id"))
 
 
-def record_of(event: Event[IncidentReopened], offset: int) -> ConsumerRecord[bytes, bytes]:
-    value = event.to_json()
-    return ConsumerRecord(
-        topic="incidents",
-        partition=offset % 2,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=event.subject.encode(),
-        value=value,
-        checksum=None,
-        serialized_key_size=len(event.subject),
-        serialized_value_size=len(value),
-        headers=(),
-    )
-
-
 class Counting:
     """Reads how many events of its incident were seen before (held changes included), then
     counts this one with a held write; a reason "poison" is refused after its write. Notes every
@@ -97,18 +75,7 @@ class Counting:
 
 
 def applier_of(sessions: async_sessionmaker[AsyncSession], handle: Counting) -> BatchApplier:
-    return BatchApplier(
-        consumer="kitheld",
-        handle=handle,
-        acts_on=(IncidentReopened,),
-        sessions=sessions,
-        inbox=inbox,
-        outbox=outbox,
-        clock=FrozenClock(T0),
-        metrics=ServiceMetrics(CollectorRegistry(), "kitheld"),
-        source="/kitheld",
-        retries=0,
-    )
+    return reopenings_applier("kitheld", handle, sessions, inbox=inbox, outbox=outbox)
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tuple[int, str]]:
@@ -136,7 +103,7 @@ async def test_a_batchs_held_changes_run_once_a_round_and_each_incident_reads_it
     events += [reopened(incident, "third") for incident in incidents[:2]]
     try:
         applied = await applier_of(sessions, counting).apply(
-            [record_of(event, offset) for offset, event in enumerate(events)]
+            [record_of(event, offset, partition=offset % 2) for offset, event in enumerate(events)]
         )
         result = await stored(sessions)
     finally:
@@ -170,7 +137,9 @@ async def test_a_held_change_the_database_refuses_is_dead_lettered_with_its_mess
         reopened("held-c", "poison"),  # held, then the handler fails: its change is dropped
         reopened("held-d", "fine"),
     ]
-    records = [record_of(event, offset) for offset, event in enumerate(events)]
+    records = [
+        record_of(event, offset, partition=offset % 2) for offset, event in enumerate(events)
+    ]
     try:
         applied = await applier_of(sessions, Counting()).apply(records)
         result = await stored(sessions)
