@@ -84,7 +84,7 @@ class Applied:
     changed: bool
 
 
-def in_rounds(
+def _in_rounds(
     wanted: Sequence[tuple[Record, Event[EventData]]],
 ) -> list[list[tuple[Record, Event[EventData]]]]:
     """The events in rounds (see the module docstring): round k holds the k-th event of each
@@ -132,7 +132,7 @@ class BatchApplier:
         wanted = [
             (r, e) for r, e in parsed if isinstance(e.data, self.acts_on) and self.acts_if(e.data)
         ]
-        rounds = in_rounds(wanted)
+        rounds = _in_rounds(wanted)
         callbacks: list[Callable[[], None]] = []
         if wanted:
             try:

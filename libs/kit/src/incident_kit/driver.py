@@ -162,10 +162,7 @@ async def _execute_many(
     connection: asyncpg.Connection, statement: _DriverStatement, arguments: list[list[Any]]
 ) -> None:
     try:
-        if len(arguments) == 1:
-            await connection.execute(statement.compiled.string, *arguments[0])
-        else:
-            await connection.executemany(statement.compiled.string, arguments)
+        await connection.executemany(statement.compiled.string, arguments)
     except asyncpg.PostgresError as error:
         raise _translated(error, statement, arguments) from error
 
