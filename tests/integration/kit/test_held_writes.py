@@ -3,10 +3,12 @@ each kind once for the round, in one round trip, whatever the number of incident
 event of an incident reads what the one before wrote; a change the database refuses is undone
 and dead-lettered with its message alone; and outside a batch a write runs at once."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
+from incident_events import Event
 from incident_events.incidents import IncidentReopened
 from incident_kit import driver
 from incident_kit.batch import BatchApplier, Received
@@ -74,6 +76,22 @@ class Counting:
             connection.add_query_logger(lambda logged: self.statements.append(logged.query))
 
 
+@pytest.fixture
+async def sessions(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a fresh database with the test's tables."""
+    engine = create_engine(fresh_database_url, application_name="kitheld")
+    await create_tables(engine, metadata)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+def records_of(events: list[Event[IncidentReopened]]) -> list[ConsumerRecord[bytes, bytes]]:
+    """The events as two partitions deliver them, alternately."""
+    return [record_of(event, offset, partition=offset % 2) for offset, event in enumerate(events)]
+
+
 def applier_of(sessions: async_sessionmaker[AsyncSession], handle: Counting) -> BatchApplier:
     return reopenings_applier("kitheld", handle, sessions, inbox=inbox, outbox=outbox)
 
@@ -89,11 +107,8 @@ def times(statements: list[str], matching: Callable[[str], bool]) -> int:
 
 
 async def test_a_batchs_held_changes_run_once_a_round_and_each_incident_reads_its_own(
-    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    engine = create_engine(fresh_database_url, application_name="kitheld")
-    await create_tables(engine, metadata)
-    sessions = create_session_factory(engine)
     counting = Counting()
     incidents = [f"held-{n}" for n in range(5)]
     # Each incident's first event, then its second, then (for two) a third, interleaved as two
@@ -101,13 +116,8 @@ async def test_a_batchs_held_changes_run_once_a_round_and_each_incident_reads_it
     events = [reopened(incident, "first") for incident in incidents]
     events += [reopened(incident, "second") for incident in reversed(incidents)]
     events += [reopened(incident, "third") for incident in incidents[:2]]
-    try:
-        applied = await applier_of(sessions, counting).apply(
-            [record_of(event, offset, partition=offset % 2) for offset, event in enumerate(events)]
-        )
-        result = await stored(sessions)
-    finally:
-        await engine.dispose()
+    applied = await applier_of(sessions, counting).apply(records_of(events))
+    result = await stored(sessions)
 
     assert applied.dead == []
     # Each event read every earlier event of its incident, written by held changes.
@@ -126,25 +136,16 @@ async def test_a_batchs_held_changes_run_once_a_round_and_each_incident_reads_it
 
 
 async def test_a_held_change_the_database_refuses_is_dead_lettered_with_its_message_alone(
-    fresh_database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    engine = create_engine(fresh_database_url, application_name="kitheld")
-    await create_tables(engine, metadata)
-    sessions = create_session_factory(engine)
     events = [
         reopened("held-a", "fine"),
         reopened("held-b", "refused by the check"),  # held, then refused when the round runs
         reopened("held-c", "poison"),  # held, then the handler fails: its change is dropped
         reopened("held-d", "fine"),
     ]
-    records = [
-        record_of(event, offset, partition=offset % 2) for offset, event in enumerate(events)
-    ]
-    try:
-        applied = await applier_of(sessions, Counting()).apply(records)
-        result = await stored(sessions)
-    finally:
-        await engine.dispose()
+    applied = await applier_of(sessions, Counting()).apply(records_of(events))
+    result = await stored(sessions)
 
     dead: dict[str, Any] = {letter.record.key.decode(): letter for letter in applied.dead}
     assert sorted(dead) == ["held-b", "held-c"]
@@ -152,16 +153,12 @@ async def test_a_held_change_the_database_refuses_is_dead_lettered_with_its_mess
     assert result == {"held-a": (1, "fine"), "held-d": (1, "fine")}
 
 
-async def test_outside_a_batch_a_write_runs_at_once(fresh_database_url: str) -> None:
-    engine = create_engine(fresh_database_url, application_name="kitheld")
-    await create_tables(engine, metadata)
-    sessions = create_session_factory(engine)
-    try:
-        async with sessions.begin() as session:
-            await driver.write(session, COUNT, {"incident_id": "api", "reason": "by hand"})
-            (row,) = await driver.fetch(session, EVENTS_SEEN, {"incident_id": "api"})
-            assert row.events == 1
-        async with sessions() as session:
-            assert (await session.execute(text("SELECT count(*) FROM kitheld.seen"))).scalar() == 1
-    finally:
-        await engine.dispose()
+async def test_outside_a_batch_a_write_runs_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        await driver.write(session, COUNT, {"incident_id": "api", "reason": "by hand"})
+        (row,) = await driver.fetch(session, EVENTS_SEEN, {"incident_id": "api"})
+        assert row.events == 1
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM kitheld.seen"))).scalar() == 1

@@ -20,8 +20,9 @@ commit; an infrastructure error rolls the whole batch back and propagates, to be
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeAlias
@@ -107,6 +108,18 @@ class _IsolateMessages(Exception):
     """A message failed in the optimistic pass: run the batch again, a savepoint per message."""
 
 
+@contextlib.contextmanager
+def _defects_isolate() -> Iterator[None]:
+    """In the optimistic pass, a defect (a handler's failure, a change the database refuses)
+    runs the batch again isolated; an infrastructure error propagates, to be waited out."""
+    try:
+        yield
+    except Exception as error:
+        if is_infrastructure_error(error):
+            raise
+        raise _IsolateMessages from error
+
+
 @dataclass(frozen=True)
 class BatchApplier:
     """Applies batches of one topic for one consumer (the service), with its handler."""
@@ -179,28 +192,12 @@ class BatchApplier:
                             session, self.inbox, consumer=self.consumer, event_id=event.id
                         )
                         dead.append(letter)
-                await self._run_held(session)
-            await self._add_events(session, emitted)
-
-    async def _run_held(self, session: AsyncSession) -> None:
-        """The round's held changes; one the database refuses (a defect) runs the batch again
-        isolated, where each message's run with it."""
-        try:
-            await driver.run_held(session)
-        except Exception as error:
-            if is_infrastructure_error(error):
-                raise
-            raise _IsolateMessages from error
-
-    async def _add_events(self, session: AsyncSession, events: list[Event[EventData]]) -> None:
-        """The optimistic pass's events, one statement for the batch; one the database refuses
-        (a defect) runs the batch again isolated, where each message's go in with it."""
-        try:
-            await add_events(session, self.outbox, events)
-        except Exception as error:
-            if is_infrastructure_error(error):
-                raise
-            raise _IsolateMessages from error
+                # The round's held changes (in the isolated pass, each message ran its own).
+                with _defects_isolate():
+                    await driver.run_held(session)
+            # The optimistic pass's events, one statement for the batch.
+            with _defects_isolate():
+                await add_events(session, self.outbox, emitted)
 
     async def _apply_optimistically(
         self, session: AsyncSession, event: Event[EventData], callbacks: list[Callable[[], None]]
@@ -209,12 +206,8 @@ class BatchApplier:
         what it emitted."""
         self._bind(event)
         received = Received(event, session, self.clock.now(), self.source)
-        try:
+        with _defects_isolate():
             await self.handle(received)
-        except Exception as error:
-            if is_infrastructure_error(error):
-                raise
-            raise _IsolateMessages from error
         callbacks.extend(received._after_commit)
         callbacks.append(self._count(event.type, "handled"))
         return received._emitted

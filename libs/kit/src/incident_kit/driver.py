@@ -124,7 +124,7 @@ async def write(
     the `run_held` that runs it."""
     driver_statement = _compiled(statement, None if values_of is None else tuple(values_of))
     arguments = driver_statement.arguments(params)
-    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    held = _held(session)
     if held is not None:
         held.append((driver_statement, arguments))
         return
@@ -140,7 +140,7 @@ def hold_writes(session: AsyncSession) -> None:
 async def run_held(session: AsyncSession) -> None:
     """Run the session's held changes in the order they were written, consecutive changes of
     one statement in one round trip."""
-    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    held = _held(session)
     if not held:
         return
     writes, held[:] = list(held), []
@@ -153,9 +153,15 @@ async def run_held(session: AsyncSession) -> None:
 
 def drop_held(session: AsyncSession) -> None:
     """Forget the held changes: their transaction, or savepoint, is being rolled back."""
-    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    held = _held(session)
     if held is not None:
         held.clear()
+
+
+def _held(session: AsyncSession) -> list[tuple[_DriverStatement, list[Any]]] | None:
+    """The session's held changes; None when it does not hold them."""
+    held: list[tuple[_DriverStatement, list[Any]]] | None = session.info.get(_HELD)
+    return held
 
 
 async def _execute_many(
