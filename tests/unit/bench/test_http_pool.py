@@ -1,13 +1,13 @@
 """The load generator's HTTP client against a minimal server: answers come back on kept-alive
 connections, never more connections than the pool's size, and a connection the server closed
-is replaced, not reused."""
+is replaced, not reused, and so is one idle for almost as long as the server keeps one."""
 
 import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
-from bench.http_pool import HttpPool
+from bench.http_pool import IDLE_SECONDS, HttpPool
 
 ANSWER = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
 
@@ -57,4 +57,20 @@ async def test_a_connection_the_server_closed_is_replaced(server_url: str) -> No
     assert await pool.post_json("/v1/x", {}, headers={}, timeout=5) == (201, b"{}")
 
     assert _Server.connections == 2
+    pool.close()
+
+
+async def test_a_connection_idle_near_the_servers_keep_alive_timeout_is_not_reused(
+    server_url: str,
+) -> None:
+    """uvicorn closes a connection idle for 5 s; writing on it then meets a reset."""
+    pool = HttpPool(server_url, size=1, headers={})
+    await pool.post_json("/v1/x", {}, headers={}, timeout=5)
+    (idle,) = pool.idle
+    idle.idle_since -= IDLE_SECONDS  # time moved, not waited for
+
+    assert await pool.post_json("/v1/x", {}, headers={}, timeout=5) == (201, b"{}")
+
+    assert _Server.connections == 2
+    assert idle.closed
     pool.close()
