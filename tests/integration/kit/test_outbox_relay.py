@@ -1,12 +1,15 @@
 """The outbox relay with replicas, on the real broker and database: one relay publishes while
 the others stand by, a standby takes over when the leader stops, a standby does not keep vacuum
 from removing the rows the leader has marked published, a published batch is marked by the next
-round's claim (or when the relay stops), and old published rows are
-pruned without touching what is unpublished or young, past quarantined rows and those held
-behind them (tests/integration/kit/test_outbox_quarantine.py has the quarantine itself)."""
+round's claim (or when the relay stops), a claim passes the rows published since the last
+vacuum once, not on every round, and old published rows are pruned without touching what is
+unpublished or young, past quarantined rows and those held behind them
+(tests/integration/kit/test_outbox_quarantine.py has the quarantine itself)."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -18,7 +21,7 @@ from incident_kit.clock import FrozenClock
 from incident_kit.database import create_engine, create_session_factory, service_metadata
 from incident_kit.metrics import ServiceMetrics
 from incident_kit.outbox import add_events, outbox_table
-from incident_kit.relay import OutboxRelay
+from incident_kit.relay import CLAIM, SERVER_SETTINGS, OutboxRelay
 from integration.kit.support import T0, create_tables, reopened
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, update
@@ -212,6 +215,61 @@ async def test_published_events_are_marked_by_the_next_round_or_when_the_relay_s
     finally:
         await leader.stop()
         await admin.close()
+
+
+async def test_a_claim_passes_rows_published_since_the_last_vacuum_once_not_every_round(
+    fresh_database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # The relay's claim is prepared once, and its plan kept from rounds on a nearly empty outbox:
+    # it marked by reading the whole table and claimed through a bitmap that visits every
+    # published row's page on every round (1-2.6 ms a claim at 200/s in a new stack).
+    dsn = make_url(fresh_database_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(dsn)
+    claimer = await asyncpg.connect(dsn, server_settings=SERVER_SETTINGS)
+    try:
+        # The plan PostgreSQL may keep after five rounds, made here while the outbox is empty.
+        await claimer.execute("SET plan_cache_mode = force_generic_plan")
+        await claimer.execute(f"PREPARE claim(int, timestamptz, bigint[]) AS {_claim()}")
+        await claimer.execute("EXECUTE claim(500, now(), '{}')")
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened(f"p-{i}") for i in range(3000)])
+        # Published and marked, as the relay's rounds leave them until a vacuum comes.
+        await admin.execute(f"UPDATE {_name()} SET published_at = now()")
+        async with sessions.begin() as session:
+            await add_events(session, outbox, [reopened("waiting")])
+
+        first = await _explained_claim(claimer, marking=[1, 2])
+        second = await _explained_claim(claimer, marking=[3, 4])
+
+        assert first["Actual Rows"] == second["Actual Rows"] == 1
+        assert _pages(first) > 100  # the index's dead entries, passed once
+        assert _pages(second) < 30, second
+    finally:
+        await claimer.close()
+        await admin.close()
+
+
+def _name() -> str:
+    return f"{outbox.schema}.{outbox.name}"
+
+
+def _claim() -> str:
+    return CLAIM.format(table=_name())
+
+
+def _pages(plan: dict[str, Any]) -> int:
+    pages: int = plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+    return pages
+
+
+async def _explained_claim(connection: asyncpg.Connection, *, marking: list[int]) -> dict[str, Any]:
+    """The prepared claim's round as it ran, with the plan it kept."""
+    ids = "{" + ",".join(map(str, marking)) + "}"
+    plan = await connection.fetchval(
+        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim(500, now(), '{ids}')"
+    )
+    top: dict[str, Any] = json.loads(plan)[0]["Plan"]
+    return top
 
 
 async def _marked(admin: asyncpg.Connection, count: int) -> bool:
