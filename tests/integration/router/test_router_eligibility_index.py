@@ -11,7 +11,6 @@ With 10,000 agents. Among 1,000 the table is 25 pages, and PostgreSQL may rightl
 agents grow, and when most of those registered are offline."""
 
 import asyncio
-from datetime import UTC, datetime
 
 import harness
 import pytest
@@ -24,10 +23,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 AGENTS = 10_000
-NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-ROUTING = text(
-    "SELECT status, agent_id, reason FROM router.assignments WHERE incident_id = :incident_id"
-)
 SKILLS = 50
 # Agent n: skill n % SKILLS, Czech if n is even, online unless n % 10 == 9, load n % 4 of 4.
 INSERT_AGENTS = text(
@@ -157,31 +152,6 @@ async def test_the_database_chooses_the_agent_the_domain_prefers(
     decision = domain.choose_agent(incident, everyone)
     expected = [decision.agent.agent_id] if isinstance(decision, domain.Assigned) else []
     assert [agent.agent_id for agent in chosen.agents] == expected
-
-
-@query_plans.seeded(MANY_IDLE)
-@pytest.mark.parametrize("incident", CHOICES, ids=[i.incident_id for i in CHOICES])
-async def test_a_report_is_assigned_to_that_agent_with_the_domains_reason_in_one_statement(
-    seeded_sessions: async_sessionmaker[AsyncSession], incident: Incident
-) -> None:
-    # The statement spells the domain's reason in SQL; this holds the two together.
-    async with seeded_sessions() as session:  # rolled back: the seed stays as it is
-        everyone = await every_agent(session)
-        min_tier = domain.MIN_TIER[incident.severity]
-        assigned = await repository.assign_best_new(
-            session, incident=incident, min_tier=min_tier, now=NOW
-        )
-        saved = await session.execute(ROUTING, {"incident_id": incident.incident_id})
-        row = saved.one_or_none()
-
-    decision = domain.choose_agent(incident, everyone)
-    if isinstance(decision, domain.Queued):
-        assert assigned is None and row is None
-        return
-    assert assigned is not None
-    assert assigned.agent == decision.agent  # as chosen, before its load was counted
-    assert assigned.reason == decision.reason == domain.assigned_reason(incident, decision.agent)
-    assert row == ("assigned", decision.agent.agent_id, decision.reason)
 
 
 async def test_ids_are_compared_as_python_compares_them_whatever_the_databases_collation(

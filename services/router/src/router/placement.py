@@ -4,6 +4,7 @@ resolved one, fill an agent from the queue, remove an agent. They return the fac
 Agent rows are locked (FOR UPDATE) before their load changes, so replicas never overfill one.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from incident_events import EventData
@@ -20,19 +21,31 @@ class AgentContention(RuntimeError):
     """Every agent we chose was taken by another replica first; the message is retried."""
 
 
-async def choose_locked(session: AsyncSession, *, incident: Incident) -> Decision:
-    """Choose from a snapshot, then lock the chosen agent and confirm it still qualifies."""
+async def choose_locked(
+    session: AsyncSession, *, incident: Incident, first: Decision | None = None
+) -> Decision:
+    """Choose from a snapshot (`first`, if already made), then lock the chosen agent and
+    confirm it still qualifies."""
+    decision = first
     for _ in range(_CHOICE_ATTEMPTS):
-        decision = await _choose(session, incident)
+        if decision is None:
+            decision = (await _choose(session, incident)).decision
         if isinstance(decision, Queued):
             return decision
         locked = await repository.lock_agent(session, agent_id=decision.agent.agent_id)
         if locked is not None and domain.is_eligible(incident, locked):
             return Assigned(locked, domain.assigned_reason(incident, locked))
+        decision = None
     raise AgentContention(f"agents kept filling up while placing {incident.incident_id}")
 
 
-async def _choose(session: AsyncSession, incident: Incident) -> Decision:
+@dataclass(frozen=True)
+class _Choice:
+    decision: Decision
+    versions: dict[str, int]  # each eligible agent's row version as read (repository.Eligible)
+
+
+async def _choose(session: AsyncSession, incident: Incident) -> _Choice:
     """Choose the agent the database ranks first; when none is eligible, count the online agents
     requirement by requirement, which the queue reason needs to say whom to bring online (one
     row, where loading every online agent cost the router 15 ms among a thousand of them, each
@@ -41,66 +54,82 @@ async def _choose(session: AsyncSession, incident: Incident) -> Decision:
     eligible = await repository.best_eligible(session, incident=incident, min_tier=min_tier)
     decision = domain.choose_agent(incident, eligible.agents)
     if isinstance(decision, Queued):
-        return await _queued(session, incident, min_tier)
-    return decision
-
-
-async def _queued(session: AsyncSession, incident: Incident, min_tier: int) -> Queued:
-    candidates = await repository.count_candidates(session, incident=incident, min_tier=min_tier)
-    return Queued(domain.reason_to_wait(incident, candidates))
+        candidates = await repository.count_candidates(
+            session, incident=incident, min_tier=min_tier
+        )
+        decision = Queued(domain.reason_to_wait(incident, candidates))
+    return _Choice(decision, eligible.versions)
 
 
 async def place_reported(
     session: AsyncSession, *, incident: Incident, now: datetime
 ) -> EventData | None:
     """Place a reported incident, unless the router has routed it before (a report under another
-    event id): None then, and nothing changed. Asked by the saving statement, not beforehand.
+    event id): None then, and nothing changed. Asked by the saving statement, not beforehand:
+    one round trip fewer on every report's way to its assignment.
 
-    The agent is chosen, locked and assigned in one statement (`repository.assign_best_new`):
-    one round trip on every report's way to its assignment. Only when no agent is eligible do
-    further statements count the candidates and queue the incident."""
-    min_tier = domain.MIN_TIER[incident.severity]
-    assigned = await repository.assign_best_new(
-        session, incident=incident, min_tier=min_tier, now=now
-    )
-    if assigned is None:
-        queued = await _queued(session, incident, min_tier)
-        saved = await repository.save_queued(
-            session, incident=incident, reason=queued.reason, now=now, only_new=True
-        )
-        return domain.queued_fact(incident.incident_id, queued, now=now) if saved else None
-    if assigned.reason is None:
-        return None
-    if not domain.is_eligible(incident, assigned.agent):
-        # The database's conditions and the domain's disagree: a defect, never an assignment
-        # the domain would not make (the batch undoes it and dead-letters this event).
-        raise RuntimeError(
-            f"agent {assigned.agent.agent_id} chosen for {incident.incident_id} is not eligible"
-        )
-    decision = Assigned(assigned.agent, assigned.reason)
-    return domain.assigned_fact(incident.incident_id, decision, now=now)
+    The agent chosen from the snapshot is assigned in the statement that locks it, if its row
+    is still the one read (one round trip fewer again): then it is the agent locking it would
+    have confirmed, with the same reason. If the row changed meanwhile, it is locked and checked
+    as `place` does."""
+    choice = await _choose(session, incident)
+    decision = choice.decision
+    if isinstance(decision, Assigned):
+        agent_id = decision.agent.agent_id
+        version = choice.versions.get(agent_id)
+        saved = None
+        if version is not None:
+            saved = await repository.assign_new_if_unchanged(
+                session,
+                incident=incident,
+                agent_id=agent_id,
+                version=version,
+                reason=decision.reason,
+                now=now,
+            )
+        if saved is not None:
+            return domain.assigned_fact(incident.incident_id, decision, now=now) if saved else None
+    return await place(session, incident=incident, now=now, only_new=True, first=decision)
 
 
-async def place(session: AsyncSession, *, incident: Incident, now: datetime) -> EventData:
-    """Assign the incident to the best agent now, or queue it; returns the fact to emit."""
-    decision = await choose_locked(session, incident=incident)
+async def place(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    now: datetime,
+    only_new: bool = False,
+    first: Decision | None = None,
+) -> EventData | None:
+    """Assign the incident to the best agent now, or queue it; returns the fact to emit (None:
+    `only_new` and the router had a row of the incident). `first`: a choice already made from
+    a snapshot."""
+    decision = await choose_locked(session, incident=incident, first=first)
     if isinstance(decision, Queued):
-        await repository.save_queued(session, incident=incident, reason=decision.reason, now=now)
-        return domain.queued_fact(incident.incident_id, decision, now=now)
-    await _assign(session, incident, decision, now)
+        queued = await repository.save_queued(
+            session, incident=incident, reason=decision.reason, now=now, only_new=only_new
+        )
+        return domain.queued_fact(incident.incident_id, decision, now=now) if queued else None
+    if not await _assign(session, incident, decision, now, only_new=only_new):
+        return None
     return domain.assigned_fact(incident.incident_id, decision, now=now)
 
 
 async def _assign(
-    session: AsyncSession, incident: Incident, decision: Assigned, now: datetime
-) -> None:
+    session: AsyncSession,
+    incident: Incident,
+    decision: Assigned,
+    now: datetime,
+    *,
+    only_new: bool = False,
+) -> bool:
     # The assignment and the agent's load one more, in one statement.
-    await repository.save_assigned(
+    return await repository.save_assigned(
         session,
         incident=incident,
         agent_id=decision.agent.agent_id,
         reason=decision.reason,
         now=now,
+        only_new=only_new,
     )
 
 
@@ -144,4 +173,5 @@ async def remove_agent(
         return None
     orphans = await repository.lock_assigned_to(session, agent_id=agent_id)
     await repository.delete_agent(session, agent_id=agent_id)
-    return [await place(session, incident=incident, now=now) for incident in orphans]
+    placed = [await place(session, incident=incident, now=now) for incident in orphans]
+    return [fact for fact in placed if fact is not None]

@@ -6,6 +6,7 @@ the assignment unless the incident was routed before, count the load) run on the
 compiled once.
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +32,13 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
     literal_column,
     select,
+    text,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -79,9 +80,11 @@ def to_incident(row: AssignmentRow) -> Incident:
 
 @dataclass(frozen=True)
 class Eligible:
-    """The agent the database ranks first for an incident (none: no agent is eligible)."""
+    """The agent the database ranks first for an incident (none: no agent is eligible), and the
+    version of its row as read (PostgreSQL's xmin: any change to the row makes a new one)."""
 
     agents: list[Agent]
+    versions: dict[str, int]
 
 
 def _requirements(incident: Incident, min_tier: int) -> dict[str, Any]:
@@ -107,7 +110,7 @@ async def best_eligible(session: AsyncSession, *, incident: Incident, min_tier: 
     id), ranked by the database, so a decision among many idle agents, all tied at no load,
     returns one row rather than all of them. The domain checks it again."""
     rows = await driver.fetch(session, _BEST_ELIGIBLE, _requirements(incident, min_tier))
-    return Eligible([to_agent(row) for row in rows])
+    return Eligible([to_agent(row) for row in rows], {row.agent_id: row.version for row in rows})
 
 
 def _best_eligible() -> Select[Any]:
@@ -128,7 +131,7 @@ def _best_eligible() -> Select[Any]:
         .scalar_subquery()
     )
     return (
-        select(agents)
+        select(agents, literal_column(f"{agents.fullname}.xmin").label("version"))
         .where(
             # A constant, not a parameter: the indexes of online agents are partial (sql_constant).
             agents.c.presence == constant(ONLINE),
@@ -248,13 +251,20 @@ async def lock_assignment(session: AsyncSession, *, incident_id: str) -> Assignm
 
 
 async def save_assigned(
-    session: AsyncSession, *, incident: Incident, agent_id: str, reason: str, now: datetime
-) -> None:
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    agent_id: str,
+    reason: str,
+    now: datetime,
+    only_new: bool = False,
+) -> bool:
     """The incident's row assigned to the agent, and the agent's load one more, in one
-    statement (one round trip fewer on the way from a queue to an agent)."""
+    statement (one round trip fewer on the way from a report to its assignment). `only_new`:
+    only if the router has no row of the incident (else neither changes): whether it did."""
     values = _row(incident, status="assigned", agent_id=agent_id, reason=reason, assigned_at=now)
     load = {"the_agent_id": agent_id, "delta": 1, "now": now}
-    await driver.fetch(session, _ASSIGN, values | load)
+    return bool(await driver.fetch(session, _ASSIGN_NEW if only_new else _ASSIGN, values | load))
 
 
 async def save_queued(
@@ -307,108 +317,58 @@ _ASSIGNED = ("status", "agent_id", "reason", "assigned_at")
 _ASSIGN = _CHANGE_LOAD.add_cte(_save_statement(_ASSIGNED).cte("saved")).returning(
     _AGENTS.c.agent_id
 )
+# The same for a reported incident: the row inserted only if the router has none, and the load
+# changed only if it was.
+_SAVED_NEW = _save_statement(_ASSIGNED, only_new=True).cte("saved")
+_ASSIGN_NEW = _CHANGE_LOAD.where(exists(select(_SAVED_NEW.c.incident_id))).returning(
+    _AGENTS.c.agent_id
+)
 
 
-def _assign_best_new() -> Select[Any]:
-    """A reported incident assigned to the agent `best_eligible` ranks first, in one round trip:
-    the agent is locked as it is chosen, the incident's row inserted unless the router has one,
-    and the agent's load counted only if it was. Returns the agent as chosen (before the count)
-    and the reason saved, NULL when the router had a row; no row when no agent is eligible.
-
-    Locked while chosen: an agent another replica fills meanwhile is checked again against the
-    conditions once its lock is granted, and passed over for the next-ranked one if it no longer
-    meets them. The reason is the domain's (`domain.assigned_reason`), spelled in SQL so that no
-    round trip waits for it (tests/integration/router/test_router_assign_best.py holds the two
-    together), e.g. "skills network:4, billing:2; speaks cs; tier 3 >= 3 for critical; load 1/4".
-    """
-    agents, assignments = _AGENTS, _ASSIGNMENTS
-    best = _best_eligible().with_for_update(of=agents).cte("best")
-    skills = bindparam("skills", type_=ARRAY(Text))
-    required = func.unnest(skills).table_valued("skill", with_ordinality="position")
-    required = required.render_derived()
-    levels = (
-        select(
-            func.string_agg(
-                func.format("%s:%s", required.c.skill, best.c.skills.op("->>")(required.c.skill)),
-                aggregate_order_by(literal(", "), required.c.position),
-            )
-        )
-        .select_from(required)
-        .scalar_subquery()
-    )
-    language = bindparam("incident_language", type_=Text)
-    severity = bindparam("severity", type_=Text)
-    reason = func.format(
-        "%s; speaks %s; tier %s >= %s for %s; load %s/%s",
-        case(
-            (func.cardinality(skills) == 0, literal("no skills required")),
-            else_=func.concat("skills ", levels),
-        ),
-        language,
-        best.c.tier,
-        bindparam("min_tier"),
-        severity,
-        best.c.active_count,
-        best.c.capacity,
-    )
-    now = bindparam("now", type_=DateTime(timezone=True))
-    new_row = select(
-        bindparam("incident_id", type_=Text),
-        severity,
-        language,
-        bindparam("required_skills", type_=assignments.c.required_skills.type),
-        constant("assigned"),
-        best.c.agent_id,
-        reason,
-        now,
-    ).select_from(best)
-    columns = ["incident_id", "severity", "language", "required_skills", "status", "agent_id"]
-    saved = (
-        insert(assignments)
-        .from_select([*columns, "reason", "assigned_at"], new_row)
-        .on_conflict_do_nothing(index_elements=[assignments.c.incident_id])
-        .returning(assignments.c.reason)
-        .cte("saved")
-    )
-    counted = (
-        update(agents)
-        .where(agents.c.agent_id.in_(select(best.c.agent_id)), exists(select(saved.c.reason)))
-        .values(active_count=agents.c.active_count + 1, updated_at=now)
-        .cte("counted")
-    )
-    saved_reason = select(saved.c.reason).scalar_subquery().label("saved_reason")
-    # A data-modifying CTE runs to its end whether or not the statement reads it.
-    return select(best, saved_reason).add_cte(counted)
+# A reported incident assigned to an agent chosen from a snapshot, in one round trip instead of
+# locking the agent first: only if the agent's row is still the version chosen from, which it
+# locks; then the row is inserted unless the router has one, and the load counted only if it
+# was. Whether the agent was unchanged, and whether the row was inserted.
+_ASSIGN_NEW_IF_UNCHANGED = text(
+    f"WITH unchanged AS (SELECT agent_id FROM {_AGENTS.fullname}"
+    " WHERE agent_id = :the_agent_id AND xmin = CAST(:seen_version AS xid) FOR UPDATE),"
+    f" saved AS (INSERT INTO {_ASSIGNMENTS.fullname}"
+    " (incident_id, severity, language, required_skills, status, agent_id, reason, assigned_at)"
+    " SELECT CAST(:incident_id AS text), CAST(:severity AS text), CAST(:language AS text),"
+    " CAST(:required_skills AS jsonb), 'assigned',"
+    " agent_id, CAST(:reason AS text), CAST(:now AS timestamptz) FROM unchanged"
+    " ON CONFLICT (incident_id) DO NOTHING RETURNING incident_id),"
+    f" counted AS (UPDATE {_AGENTS.fullname} SET active_count = active_count + 1,"
+    " updated_at = CAST(:now AS timestamptz) WHERE agent_id IN (SELECT agent_id FROM unchanged)"
+    " AND EXISTS (SELECT FROM saved))"
+    " SELECT EXISTS (SELECT FROM unchanged) AS unchanged, EXISTS (SELECT FROM saved) AS saved"
+)
 
 
-_ASSIGN_BEST_NEW = _assign_best_new()
-
-
-@dataclass(frozen=True)
-class AssignedNew:
-    """The agent a reported incident was assigned to, as chosen, and the reason saved; reason
-    None: the router had a row of the incident, and nothing changed."""
-
-    agent: Agent
-    reason: str | None
-
-
-async def assign_best_new(
-    session: AsyncSession, *, incident: Incident, min_tier: int, now: datetime
-) -> AssignedNew | None:
-    """`_assign_best_new`; None if no agent is eligible (nothing changed)."""
-    parameters = _requirements(incident, min_tier) | {
+async def assign_new_if_unchanged(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    agent_id: str,
+    version: int,
+    reason: str,
+    now: datetime,
+) -> bool | None:
+    """As `save_assigned` with `only_new`, if the agent's row is still at `version`: whether
+    the router had no row of the incident (and now has); None, changing nothing, if the
+    agent's row has changed since."""
+    parameters = {
+        "the_agent_id": agent_id,
+        "seen_version": version,
         "incident_id": incident.incident_id,
         "severity": str(incident.severity),
-        "incident_language": incident.language,
-        "required_skills": list(incident.required_skills),
+        "language": incident.language,
+        "required_skills": json.dumps(list(incident.required_skills)),
+        "reason": reason,
         "now": now,
     }
-    rows = await driver.fetch(session, _ASSIGN_BEST_NEW, parameters)
-    if not rows:
-        return None
-    (row,) = rows
-    return AssignedNew(to_agent(row), row.saved_reason)
+    ((unchanged, saved),) = await driver.fetch(session, _ASSIGN_NEW_IF_UNCHANGED, parameters)
+    return bool(saved) if unchanged else None
 
 
 async def mark_released(session: AsyncSession, *, incident_id: str, now: datetime) -> None:
