@@ -229,7 +229,9 @@ async def test_a_claim_passes_rows_published_since_the_last_vacuum_once_not_ever
     try:
         # The plan PostgreSQL may keep after five rounds, made here while the outbox is empty.
         await claimer.execute("SET plan_cache_mode = force_generic_plan")
-        await claimer.execute(f"PREPARE claim(int, timestamptz, bigint[]) AS {_claim()}")
+        await claimer.execute(
+            f"PREPARE claim(int, timestamptz, bigint[]) AS {CLAIM.format(table=_name())}"
+        )
         await claimer.execute("EXECUTE claim(500, now(), '{}')")
         async with sessions.begin() as session:
             await add_events(session, outbox, [reopened(f"p-{i}") for i in range(3000)])
@@ -253,10 +255,6 @@ def _name() -> str:
     return f"{outbox.schema}.{outbox.name}"
 
 
-def _claim() -> str:
-    return CLAIM.format(table=_name())
-
-
 def _pages(plan: dict[str, Any]) -> int:
     pages: int = plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
     return pages
@@ -273,7 +271,7 @@ async def _explained_claim(connection: asyncpg.Connection, *, marking: list[int]
 
 
 async def _marked(admin: asyncpg.Connection, count: int) -> bool:
-    query = f"SELECT count(*) FROM {outbox.schema}.{outbox.name} WHERE published_at IS NOT NULL"
+    query = f"SELECT count(*) FROM {_name()} WHERE published_at IS NOT NULL"
     marked: int = await admin.fetchval(query)
     return marked == count
 
@@ -291,7 +289,7 @@ async def _vacuum_tuples(admin: asyncpg.Connection) -> str:
     """VACUUM VERBOSE's line on the outbox's tuples, e.g. "tuples: 3 removed, 0 remain, ..."."""
     messages: list[str] = []
     admin.add_log_listener(lambda _, message: messages.append(str(message)))
-    await admin.execute(f"VACUUM (VERBOSE) {outbox.schema}.{outbox.name}")
+    await admin.execute(f"VACUUM (VERBOSE) {_name()}")
     return next(line for m in messages for line in m.splitlines() if "tuples:" in line)
 
 
